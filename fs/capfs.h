@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libcapfs: what the capfs filesystem contains and what it allows, decided from root
+ * fds for /proc, /sys and the cgroup hierarchies. No FUSE here: the bindings turn
+ * these calls into replies, and unit tests point the root fds at fixture trees.
+ *
+ * Every function returns 0 or a negative errno.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+        CAPFS_CTRL_MEMORY,
+        CAPFS_CTRL_CPU,
+        CAPFS_CTRL_CPUACCT,
+        CAPFS_CTRL_CPUSET,
+        CAPFS_CTRL_BLKIO,
+        CAPFS_CTRL_PIDS,
+        /* The cgroup2 tree: all of /sys/fs/cgroup on v2, /sys/fs/cgroup/unified on hybrid. */
+        CAPFS_CTRL_UNIFIED,
+        _CAPFS_CTRL_MAX,
+} CapfsController;
+
+typedef enum {
+        CAPFS_LAYOUT_V1, /* v1 controllers, with or without a cgroup2 tree beside them (hybrid) */
+        CAPFS_LAYOUT_V2, /* pure cgroup2 */
+} CapfsLayout;
+
+typedef enum {
+        CAPFS_CPU_VIEW_QUOTA, /* cpuset, further cut to ceil(quota/period) */
+        CAPFS_CPU_VIEW_CPUSET, /* cpuset alone */
+} CapfsCpuView;
+
+typedef struct CapfsLoadavg CapfsLoadavg;
+
+typedef struct CapfsHost {
+        int proc_fd;
+        int sys_fd;
+        int cgroup_fd; /* /sys/fs/cgroup */
+        int hierarchy_fd[_CAPFS_CTRL_MAX]; /* -1 where this host lacks the hierarchy */
+        CapfsLayout layout;
+        CapfsCpuView cpu_view;
+        long clock_ticks; /* USER_HZ, the unit of /proc/stat */
+        char *own_pidns; /* "pid:[N]" of the daemon, to recognise host callers */
+        CapfsLoadavg *loadavg; /* owned by the daemon; NULL: loadavg falls back to the host's */
+
+        GMutex init_cache_lock;
+        GHashTable *init_by_pidns; /* "pid:[N]" -> host pid of that namespace's init */
+} CapfsHost;
+
+/* The container a request comes from: the init of the caller's pid namespace and its cgroups. */
+typedef struct CapfsContainer {
+        pid_t init_pid; /* host pid; the caller itself when it is in the host's pid namespace */
+        bool host_pidns;
+        char *cgroup[_CAPFS_CTRL_MAX]; /* absolute path in each hierarchy, NULL when unknown */
+        uint64_t init_start_ticks; /* field 22 of /proc/PID/stat, ticks since boot */
+} CapfsContainer;
+
+/*
+ * Opens the host roots below @root ("/" on a real host, a fixture directory in tests):
+ * ROOT/proc, ROOT/sys and ROOT/sys/fs/cgroup. Detects the cgroup layout from the tree.
+ */
+CapfsHost *capfs_host_open(const char *root, CapfsCpuView cpu_view, GError **error);
+void capfs_host_free(CapfsHost *host);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CapfsHost, capfs_host_free)
+
+const char *capfs_controller_name(CapfsController ctrl);
+
+/* Maps a caller's host pid to its container. */
+int capfs_container_resolve(CapfsHost *host, pid_t caller, CapfsContainer **ret);
+void capfs_container_free(CapfsContainer *ct);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CapfsContainer, capfs_container_free)
+
+/* ---- the tree served under the mountpoint; paths are relative, "" is the root ---- */
+
+typedef enum {
+        CAPFS_NODE_DIR,
+        CAPFS_NODE_FILE,
+        CAPFS_NODE_SYMLINK,
+} CapfsNodeType;
+
+typedef struct CapfsNodeAttr {
+        CapfsNodeType type;
+        mode_t perm; /* permission bits only */
+        uint64_t size; /* 0 for rendered files, as procfs does */
+        bool per_caller; /* content or existence depends on the caller: the kernel must not cache it */
+} CapfsNodeAttr;
+
+typedef void (*CapfsDirFiller)(void *userdata, const char *name, CapfsNodeType type);
+
+int capfs_node_stat(CapfsHost *host, const CapfsContainer *ct, const char *path, CapfsNodeAttr *ret);
+int capfs_node_readdir(CapfsHost *host, const CapfsContainer *ct, const char *path, CapfsDirFiller fill,
+                       void *userdata);
+/* Renders the whole content of a file for @ct; reads at any offset are served from it. */
+int capfs_node_read(CapfsHost *host, const CapfsContainer *ct, const char *path, GString *out);
+int capfs_node_readlink(CapfsHost *host, const CapfsContainer *ct, const char *path, GString *out);
+/* Every file served today is read-only: -EACCES, after the path itself was checked (-ENOENT). */
+int capfs_node_write(CapfsHost *host, const CapfsContainer *ct, const char *path, const char *data,
+                     size_t size);
+
+/*
+ * Per-container load averages. The daemon owns the sampler and calls
+ * capfs_loadavg_sample() every CAPFS_LOADAVG_INTERVAL_SEC from a thread of its own;
+ * proc/loadavg renders from it. Cost per pass grows with the host's runnable tasks,
+ * not with the number of containers.
+ */
+#define CAPFS_LOADAVG_INTERVAL_SEC 5
+CapfsLoadavg *capfs_loadavg_new(void);
+void capfs_loadavg_free(CapfsLoadavg *la);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CapfsLoadavg, capfs_loadavg_free)
+void capfs_loadavg_sample(CapfsLoadavg *la, const CapfsHost *host);
+
+G_END_DECLS

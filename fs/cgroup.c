@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "internal.h"
+#include "parse/parse.h"
+
+/* "/a/b" + "knob" -> "a/b/knob", relative to the hierarchy fd. Kernel paths never hold "..". */
+static char *knob_path(const char *cgpath, const char *knob) {
+        while (*cgpath == '/')
+                cgpath++;
+        return *cgpath ? g_strconcat(cgpath, "/", knob, NULL) : g_strdup(knob);
+}
+
+static bool path_is_sane(const char *cgpath) {
+        g_auto(GStrv) parts = NULL;
+
+        if (!cgpath || cgpath[0] != '/')
+                return false;
+        parts = g_strsplit(cgpath, "/", -1);
+        for (char **p = parts; *p; p++)
+                if (g_str_equal(*p, "..") || g_str_equal(*p, "."))
+                        return false;
+        return true;
+}
+
+int capfs_cgroup_read_path(const CapfsHost *host, CapfsController ctrl, const char *cgpath, const char *knob,
+                           GString *out) {
+        g_autofree char *rel = NULL;
+
+        g_assert(ctrl < _CAPFS_CTRL_MAX);
+        if (host->hierarchy_fd[ctrl] < 0)
+                return -ENOENT;
+        if (!path_is_sane(cgpath))
+                return -EINVAL;
+        rel = knob_path(cgpath, knob);
+        return capfs_read_file_at(host->hierarchy_fd[ctrl], rel, out);
+}
+
+int capfs_cgroup_read(const CapfsHost *host, const CapfsContainer *ct, CapfsController ctrl,
+                      const char *knob, GString *out) {
+        if (!ct->cgroup[ctrl])
+                return -ENOENT;
+        return capfs_cgroup_read_path(host, ctrl, ct->cgroup[ctrl], knob, out);
+}
+
+int capfs_cgroup_min_limit(const CapfsHost *host, const CapfsContainer *ct, CapfsController ctrl,
+                           const char *knob, uint64_t *ret) {
+        g_autoptr(GString) buf = g_string_new(NULL);
+        g_autofree char *path = NULL;
+        uint64_t lowest = CAPFS_NO_LIMIT;
+        bool any = false;
+
+        if (!ct->cgroup[ctrl])
+                return -ENOENT;
+        path = g_strdup(ct->cgroup[ctrl]);
+        for (;;) {
+                uint64_t value;
+
+                if (capfs_cgroup_read_path(host, ctrl, path, knob, buf) >= 0 &&
+                    capfs_parse_limit(buf->str, buf->len, &value) >= 0) {
+                        any = true;
+                        lowest = MIN(lowest, value);
+                }
+                if (g_str_equal(path, "/"))
+                        break;
+                char *slash = strrchr(path, '/');
+                if (slash == path)
+                        slash[1] = '\0';
+                else
+                        *slash = '\0';
+        }
+        if (!any)
+                return -ENOENT;
+        *ret = lowest;
+        return 0;
+}

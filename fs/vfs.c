@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The tree under the mountpoint: the directories leading to the rendered files of
+ * capfs_virtual_files[], and subtrees served by their own module (sys/devices/system/cpu).
+ */
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct CapfsSubtree {
+        const char *path;
+        int (*stat)(const CapfsHost *, const CapfsContainer *, const char *, CapfsNodeAttr *);
+        int (*readdir)(const CapfsHost *, const CapfsContainer *, const char *, CapfsDirFiller, void *);
+        int (*read)(const CapfsHost *, const CapfsContainer *, const char *, GString *);
+        int (*readlink)(const CapfsHost *, const CapfsContainer *, const char *, GString *);
+} CapfsSubtree;
+
+static const CapfsSubtree subtrees[] = {
+        {"sys/devices/system/cpu", capfs_sys_cpu_stat, capfs_sys_cpu_readdir, capfs_sys_cpu_read,
+         capfs_sys_cpu_readlink},
+};
+
+/* Files whose rendering failed once; logged once each so a broken kernel file cannot flood the log. */
+static gint fallback_logged[64];
+G_STATIC_ASSERT(G_N_ELEMENTS(fallback_logged) >= 11);
+
+static const CapfsVirtualFile *find_file(const char *path) {
+        for (size_t i = 0; i < capfs_virtual_files_count; i++)
+                if (g_str_equal(capfs_virtual_files[i].path, path))
+                        return &capfs_virtual_files[i];
+        return NULL;
+}
+
+/* @path is a proper prefix of @full by whole components ("" is a prefix of everything). */
+static bool is_component_prefix(const char *path, const char *full) {
+        size_t len = strlen(path);
+
+        if (len == 0)
+                return *full != '\0';
+        return strncmp(full, path, len) == 0 && full[len] == '/';
+}
+
+/* The subtree holding @path, and the rest of the path inside it ("" for its top). */
+static const CapfsSubtree *find_subtree(const char *path, const char **rest) {
+        for (size_t i = 0; i < G_N_ELEMENTS(subtrees); i++) {
+                const char *top = subtrees[i].path;
+                size_t len = strlen(top);
+
+                if (strncmp(path, top, len) != 0)
+                        continue;
+                if (path[len] == '\0') {
+                        *rest = "";
+                        return &subtrees[i];
+                }
+                if (path[len] == '/') {
+                        *rest = path + len + 1;
+                        return &subtrees[i];
+                }
+        }
+        return NULL;
+}
+
+/* A directory that only leads to declared files or subtrees. */
+static bool is_static_dir(const char *path) {
+        for (size_t i = 0; i < capfs_virtual_files_count; i++)
+                if (is_component_prefix(path, capfs_virtual_files[i].path))
+                        return true;
+        for (size_t i = 0; i < G_N_ELEMENTS(subtrees); i++)
+                if (is_component_prefix(path, subtrees[i].path))
+                        return true;
+        return false;
+}
+
+int capfs_node_stat(CapfsHost *host, const CapfsContainer *ct, const char *path, CapfsNodeAttr *ret) {
+        const CapfsSubtree *sub;
+        const char *rest;
+
+        if (find_file(path)) {
+                *ret = (CapfsNodeAttr){.type = CAPFS_NODE_FILE, .perm = 0444, .per_caller = true};
+                return 0;
+        }
+        sub = find_subtree(path, &rest);
+        if (sub)
+                return sub->stat(host, ct, rest, ret);
+        if (is_static_dir(path)) {
+                *ret = (CapfsNodeAttr){.type = CAPFS_NODE_DIR, .perm = 0555};
+                return 0;
+        }
+        return -ENOENT;
+}
+
+/* The next component of @full below @dir, when @dir leads to it. */
+static void fill_child(const char *dir, const char *full, GHashTable *seen, CapfsDirFiller fill,
+                       void *userdata) {
+        const char *start, *slash;
+        g_autofree char *name = NULL;
+
+        if (!is_component_prefix(dir, full))
+                return;
+        start = full + strlen(dir) + (*dir ? 1 : 0);
+        slash = strchr(start, '/');
+        name = slash ? g_strndup(start, slash - start) : g_strdup(start);
+        if (g_hash_table_contains(seen, name))
+                return;
+        fill(userdata, name, slash ? CAPFS_NODE_DIR : CAPFS_NODE_FILE);
+        g_hash_table_add(seen, g_steal_pointer(&name));
+}
+
+int capfs_node_readdir(CapfsHost *host, const CapfsContainer *ct, const char *path, CapfsDirFiller fill,
+                       void *userdata) {
+        g_autoptr(GHashTable) seen = NULL;
+        const CapfsSubtree *sub;
+        const char *rest;
+
+        sub = find_subtree(path, &rest);
+        if (sub)
+                return sub->readdir(host, ct, rest, fill, userdata);
+        if (find_file(path))
+                return -ENOTDIR;
+        if (!is_static_dir(path))
+                return -ENOENT;
+
+        seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        for (size_t i = 0; i < capfs_virtual_files_count; i++)
+                fill_child(path, capfs_virtual_files[i].path, seen, fill, userdata);
+        for (size_t i = 0; i < G_N_ELEMENTS(subtrees); i++) {
+                /* A subtree's top is a directory even though nothing declared lies below it. */
+                g_autofree char *below = g_strconcat(subtrees[i].path, "/", NULL);
+                fill_child(path, below, seen, fill, userdata);
+        }
+        return 0;
+}
+
+int capfs_node_read(CapfsHost *host, const CapfsContainer *ct, const char *path, GString *out) {
+        const CapfsVirtualFile *file = find_file(path);
+        const CapfsSubtree *sub;
+        const char *rest;
+        int r;
+
+        if (!file) {
+                sub = find_subtree(path, &rest);
+                if (sub)
+                        return sub->read(host, ct, rest, out);
+                return is_static_dir(path) ? -EISDIR : -ENOENT;
+        }
+
+        g_string_truncate(out, 0);
+        r = file->render(host, ct, out);
+        if (r >= 0)
+                return 0;
+
+        /* Data that cannot be computed (cgroup gone, file missing on this kernel): the host's file. */
+        if (g_atomic_int_compare_and_exchange(&fallback_logged[file - capfs_virtual_files], 0, 1))
+                g_debug("%s: cannot render for pid %d (%s); serving the host's /proc/%s", file->path,
+                        (int) ct->init_pid, g_strerror(-r), file->host_path);
+        return capfs_read_file_at(host->proc_fd, file->host_path, out);
+}
+
+int capfs_node_readlink(CapfsHost *host, const CapfsContainer *ct, const char *path, GString *out) {
+        const CapfsSubtree *sub;
+        const char *rest;
+
+        sub = find_subtree(path, &rest);
+        if (sub)
+                return sub->readlink(host, ct, rest, out);
+        return find_file(path) || is_static_dir(path) ? -EINVAL : -ENOENT;
+}
+
+int capfs_node_write(CapfsHost *host, const CapfsContainer *ct, const char *path, const char *data,
+                     size_t size) {
+        CapfsNodeAttr attr;
+        int r;
+
+        (void) data;
+        (void) size;
+        r = capfs_node_stat(host, ct, path, &attr);
+        if (r < 0)
+                return r;
+        return attr.type == CAPFS_NODE_DIR ? -EISDIR : -EACCES;
+}
