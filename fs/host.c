@@ -65,7 +65,7 @@ CapfsHost *capfs_host_open(const char *root, CapfsCpuView cpu_view, GError **err
         for (size_t i = 0; i < G_N_ELEMENTS(roots); i++) {
                 int fd = open_dir_at(AT_FDCWD, roots[i].path);
                 if (fd < 0) {
-                        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-fd),
+                        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(-fd),
                                     "cannot open %s: %s; capfs needs procfs, sysfs and the cgroup "
                                     "hierarchies mounted there",
                                     roots[i].path, g_strerror(-fd));
@@ -78,7 +78,7 @@ CapfsHost *capfs_host_open(const char *root, CapfsCpuView cpu_view, GError **err
 
         n = readlinkat(host->proc_fd, "self/ns/pid", link, sizeof(link) - 1);
         if (n < 0) {
-                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
                             "cannot read %s/self/ns/pid: %s; is procfs mounted?", proc, g_strerror(errno));
                 return NULL;
         }

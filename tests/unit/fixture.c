@@ -7,14 +7,22 @@ char *fixture_path(const char *rel) {
         return g_build_filename(CAPFS_TEST_DATA, rel, NULL);
 }
 
-CapfsHost *fixture_host(const char *layout, CapfsCpuView cpu_view) {
+static CapfsHost *open_host(const char *root, CapfsCpuView cpu_view) {
         g_autoptr(GError) error = NULL;
-        g_autofree char *root = fixture_path(layout);
         CapfsHost *host = capfs_host_open(root, cpu_view, &error);
 
         g_assert_no_error(error);
         g_assert_nonnull(host);
         return host;
+}
+
+CapfsHost *fixture_host(const char *layout, CapfsCpuView cpu_view) {
+        g_autofree char *root = fixture_path(layout);
+        return open_host(root, cpu_view);
+}
+
+CapfsHost *fixture_host_at(const char *root) {
+        return open_host(root, CAPFS_CPU_VIEW_QUOTA);
 }
 
 CapfsContainer *fixture_container(CapfsHost *host, pid_t caller) {

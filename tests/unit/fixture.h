@@ -7,6 +7,8 @@
 
 /* tests/data/LAYOUT, opened as a host root ("v1" or "v2"). Aborts the test on failure. */
 CapfsHost *fixture_host(const char *layout, CapfsCpuView cpu_view);
+/* Any directory laid out like a host root (a scratch tree built by a test). */
+CapfsHost *fixture_host_at(const char *root);
 CapfsContainer *fixture_container(CapfsHost *host, pid_t caller);
 /* Absolute path of tests/data/REL. */
 char *fixture_path(const char *rel);

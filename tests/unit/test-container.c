@@ -1,2 +1,220 @@
-/* PLACEHOLDER: to be written (issue 2). */
-int main(void) { return 77; }
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Host layout detection, caller -> container resolution, and the cgroup knob helpers. */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "fixture.h"
+
+static void test_layout_v1(void) {
+        g_autoptr(CapfsHost) host = fixture_host("v1", CAPFS_CPU_VIEW_QUOTA);
+
+        g_assert_cmpint(host->layout, ==, CAPFS_LAYOUT_V1);
+        for (CapfsController c = 0; c < _CAPFS_CTRL_MAX; c++)
+                g_assert_cmpint(host->hierarchy_fd[c], >=, 0);
+        g_assert_cmpstr(host->own_pidns, ==, "pid:[4026531836]");
+}
+
+static void test_layout_v2(void) {
+        g_autoptr(CapfsHost) host = fixture_host("v2", CAPFS_CPU_VIEW_QUOTA);
+
+        g_assert_cmpint(host->layout, ==, CAPFS_LAYOUT_V2);
+        g_assert_cmpint(host->hierarchy_fd[CAPFS_CTRL_UNIFIED], >=, 0);
+        g_assert_cmpint(host->hierarchy_fd[CAPFS_CTRL_MEMORY], ==, -1);
+        g_assert_cmpint(host->hierarchy_fd[CAPFS_CTRL_CPUSET], ==, -1);
+}
+
+static void test_missing_root(void) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(CapfsHost) host = capfs_host_open("/nonexistent-capfs-root", CAPFS_CPU_VIEW_QUOTA, &error);
+
+        g_assert_null(host);
+        g_assert_nonnull(error);
+        /* A person reading this must learn which path is wrong. */
+        g_assert_nonnull(strstr(error->message, "/nonexistent-capfs-root/proc"));
+}
+
+static void test_host_caller(void) {
+        g_autoptr(CapfsHost) host = fixture_host("v1", CAPFS_CPU_VIEW_QUOTA);
+        g_autoptr(CapfsContainer) ct = fixture_container(host, 1000);
+
+        g_assert_true(ct->host_pidns);
+        g_assert_cmpint(ct->init_pid, ==, 1000);
+        g_assert_cmpstr(ct->cgroup[CAPFS_CTRL_MEMORY], ==, "/");
+        g_assert_cmpstr(ct->cgroup[CAPFS_CTRL_UNIFIED], ==, "/");
+        g_assert_cmpuint(ct->init_start_ticks, ==, 5000);
+}
+
+static void test_container_init(void) {
+        g_autoptr(CapfsHost) host = fixture_host("v1", CAPFS_CPU_VIEW_QUOTA);
+        g_autoptr(CapfsContainer) ct = fixture_container(host, 2000);
+
+        g_assert_false(ct->host_pidns);
+        g_assert_cmpint(ct->init_pid, ==, 2000);
+        g_assert_cmpstr(ct->cgroup[CAPFS_CTRL_MEMORY], ==, "/ct1");
+        g_assert_cmpstr(ct->cgroup[CAPFS_CTRL_CPUSET], ==, "/ct1");
+        g_assert_cmpstr(ct->cgroup[CAPFS_CTRL_PIDS], ==, "/ct1");
+        /* systemd moved itself into init.scope; the container is the cgroup above. */
+        g_assert_cmpstr(ct->cgroup[CAPFS_CTRL_UNIFIED], ==, "/ct1");
+        g_assert_cmpuint(ct->init_start_ticks, ==, 30000);
+}
+
+/* Any process of a container sees the container, not its own service's cgroup. */
+static void test_container_member(void) {
+        g_autoptr(CapfsHost) host = fixture_host("v1", CAPFS_CPU_VIEW_QUOTA);
+        g_autoptr(CapfsContainer) ct = fixture_container(host, 2001);
+
+        g_assert_cmpint(ct->init_pid, ==, 2000);
+        g_assert_cmpstr(ct->cgroup[CAPFS_CTRL_MEMORY], ==, "/ct1");
+        g_assert_cmpstr(ct->cgroup[CAPFS_CTRL_UNIFIED], ==, "/ct1");
+        g_assert_true(g_hash_table_contains(host->init_by_pidns, "pid:[4026532100]"));
+}
+
+/* A process that joined with setns() has its parent outside: the init is found by a scan. */
+static void test_container_setns_member(void) {
+        g_autoptr(CapfsHost) host = fixture_host("v1", CAPFS_CPU_VIEW_QUOTA);
+        g_autoptr(CapfsContainer) ct = fixture_container(host, 3005);
+
+        g_assert_cmpint(ct->init_pid, ==, 3000);
+        g_assert_cmpstr(ct->cgroup[CAPFS_CTRL_MEMORY], ==, "/parent/ct2");
+        g_assert_cmpuint(ct->init_start_ticks, ==, 40000);
+}
+
+static void test_container_v2(void) {
+        g_autoptr(CapfsHost) host = fixture_host("v2", CAPFS_CPU_VIEW_QUOTA);
+        g_autoptr(CapfsContainer) ct = fixture_container(host, 2001);
+
+        g_assert_cmpint(ct->init_pid, ==, 2000);
+        g_assert_cmpstr(ct->cgroup[CAPFS_CTRL_UNIFIED], ==, "/ct1");
+        g_assert_null(ct->cgroup[CAPFS_CTRL_MEMORY]);
+}
+
+static void test_unknown_caller(void) {
+        g_autoptr(CapfsHost) host = fixture_host("v1", CAPFS_CPU_VIEW_QUOTA);
+        CapfsContainer *ct = NULL;
+
+        g_assert_cmpint(capfs_container_resolve(host, 9999, &ct), ==, -ESRCH);
+        g_assert_cmpint(capfs_container_resolve(host, 0, &ct), ==, -ESRCH);
+        g_assert_cmpint(capfs_container_resolve(host, -5, &ct), ==, -ESRCH);
+        g_assert_null(ct);
+}
+
+/* ---- knob helpers, on a scratch tree built by the test ---- */
+
+static void write_file(const char *root, const char *rel, const char *content) {
+        g_autofree char *path = g_build_filename(root, rel, NULL);
+        g_autofree char *dir = g_path_get_dirname(path);
+        g_autoptr(GError) error = NULL;
+
+        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+        g_file_set_contents(path, content, -1, &error);
+        g_assert_no_error(error);
+}
+
+static char *scratch_host_tree(void) {
+        g_autoptr(GError) error = NULL;
+        char *root = g_dir_make_tmp("capfs-unit-XXXXXX", &error);
+        g_autofree char *ns_dir = NULL;
+        g_autofree char *ns_link = NULL;
+
+        g_assert_no_error(error);
+        ns_dir = g_build_filename(root, "proc", "self", "ns", NULL);
+        g_assert_cmpint(g_mkdir_with_parents(ns_dir, 0755), ==, 0);
+        ns_link = g_build_filename(ns_dir, "pid", NULL);
+        g_assert_cmpint(symlink("pid:[1]", ns_link), ==, 0);
+        write_file(root, "sys/devices/system/cpu/online", "0\n");
+        return root;
+}
+
+static void remove_tree(const char *root) {
+        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", root);
+        g_assert_cmpint(system(cmd), ==, 0);
+}
+
+static void test_min_limit(void) {
+        g_autofree char *root = scratch_host_tree();
+        g_autoptr(CapfsHost) host = NULL;
+        CapfsContainer ct = {0};
+        uint64_t limit = 0;
+
+        write_file(root, "sys/fs/cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n");
+        write_file(root, "sys/fs/cgroup/memory/a/memory.limit_in_bytes", "402653184\n");
+        write_file(root, "sys/fs/cgroup/memory/a/b/memory.limit_in_bytes", "9223372036854771712\n");
+        write_file(root, "sys/fs/cgroup/memory/a/b/c/memory.limit_in_bytes", "536870912\n");
+        /* A sibling whose name extends "a": never an ancestor of /a/b/c. */
+        write_file(root, "sys/fs/cgroup/memory/ab/memory.limit_in_bytes", "1024\n");
+        host = fixture_host_at(root);
+
+        ct.cgroup[CAPFS_CTRL_MEMORY] = (char *) "/a/b/c";
+        g_assert_cmpint(
+                capfs_cgroup_min_limit(host, &ct, CAPFS_CTRL_MEMORY, "memory.limit_in_bytes", &limit), ==,
+                0);
+        g_assert_cmpuint(limit, ==, 402653184);
+
+        ct.cgroup[CAPFS_CTRL_MEMORY] = (char *) "/";
+        g_assert_cmpint(
+                capfs_cgroup_min_limit(host, &ct, CAPFS_CTRL_MEMORY, "memory.limit_in_bytes", &limit), ==,
+                0);
+        g_assert_cmpuint(limit, ==, 9223372036854771712ULL);
+
+        ct.cgroup[CAPFS_CTRL_MEMORY] = (char *) "/a/b/c";
+        g_assert_cmpint(capfs_cgroup_min_limit(host, &ct, CAPFS_CTRL_MEMORY, "no.such.knob", &limit), ==,
+                        -ENOENT);
+
+        ct.cgroup[CAPFS_CTRL_MEMORY] = NULL;
+        g_assert_cmpint(
+                capfs_cgroup_min_limit(host, &ct, CAPFS_CTRL_MEMORY, "memory.limit_in_bytes", &limit), ==,
+                -ENOENT);
+        remove_tree(root);
+}
+
+static void test_knob_paths_are_checked(void) {
+        g_autofree char *root = scratch_host_tree();
+        g_autoptr(CapfsHost) host = NULL;
+        g_autoptr(GString) buf = g_string_new(NULL);
+
+        write_file(root, "sys/fs/cgroup/memory/a/memory.limit_in_bytes", "4096\n");
+        write_file(root, "secret", "host secret\n");
+        host = fixture_host_at(root);
+
+        g_assert_cmpint(capfs_cgroup_read_path(host, CAPFS_CTRL_MEMORY, "/a", "memory.limit_in_bytes", buf),
+                        ==, 0);
+        g_assert_cmpstr(buf->str, ==, "4096\n");
+        g_assert_cmpint(capfs_cgroup_read_path(host, CAPFS_CTRL_MEMORY, "/../../../..", "secret", buf), ==,
+                        -EINVAL);
+        g_assert_cmpint(capfs_cgroup_read_path(host, CAPFS_CTRL_MEMORY, "a", "memory.limit_in_bytes", buf),
+                        ==, -EINVAL);
+        g_assert_cmpint(capfs_cgroup_read_path(host, CAPFS_CTRL_PIDS, "/a", "pids.max", buf), ==, -ENOENT);
+        remove_tree(root);
+}
+
+/* A FIFO where a knob should be must not park a daemon thread. */
+static void test_read_refuses_fifo(void) {
+        g_autofree char *root = scratch_host_tree();
+        g_autofree char *fifo = g_build_filename(root, "fifo", NULL);
+        g_autoptr(GString) buf = g_string_new("stale");
+        _cleanup_close_ int dirfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+        g_assert_cmpint(capfs_read_file_at(dirfd, "fifo", buf), ==, -EINVAL);
+        g_assert_cmpuint(buf->len, ==, 0);
+        g_assert_cmpint(capfs_read_file_at(dirfd, "missing", buf), ==, -ENOENT);
+        g_assert_cmpint(capfs_read_file_at(dirfd, "proc", buf), ==, -EISDIR);
+        remove_tree(root);
+}
+
+int main(int argc, char **argv) {
+        g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/host/layout-v1", test_layout_v1);
+        g_test_add_func("/host/layout-v2", test_layout_v2);
+        g_test_add_func("/host/missing-root", test_missing_root);
+        g_test_add_func("/container/host-caller", test_host_caller);
+        g_test_add_func("/container/init", test_container_init);
+        g_test_add_func("/container/member", test_container_member);
+        g_test_add_func("/container/setns-member", test_container_setns_member);
+        g_test_add_func("/container/v2", test_container_v2);
+        g_test_add_func("/container/unknown-caller", test_unknown_caller);
+        g_test_add_func("/cgroup/min-limit", test_min_limit);
+        g_test_add_func("/cgroup/knob-paths", test_knob_paths_are_checked);
+        g_test_add_func("/util/read-refuses-fifo", test_read_refuses_fifo);
+        return g_test_run();
+}

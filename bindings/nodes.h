@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Inode numbers for the paths of the capfs tree. The kernel holds a lookup count for each
+ * inode it was given; a node lives until FORGET brings that count back to zero. Numbers
+ * are never reused, so the generation can stay 0.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+#define CAPFS_ROOT_INO 1
+
+typedef struct NodeTable NodeTable;
+
+NodeTable *node_table_new(void);
+void node_table_free(NodeTable *table);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(NodeTable, node_table_free)
+
+/* The inode for @path, creating it, with one more kernel reference. */
+uint64_t node_table_ref(NodeTable *table, const char *path);
+/* The path of @ino (a copy), or NULL when the kernel sent an inode it had forgotten. */
+char *node_table_path(NodeTable *table, uint64_t ino);
+void node_table_forget(NodeTable *table, uint64_t ino, uint64_t nlookup);
+/* A stable number for readdir entries the kernel has not looked up (never 0). */
+uint64_t node_table_peek(NodeTable *table, const char *path);
+size_t node_table_size(NodeTable *table);
