@@ -54,8 +54,96 @@ typedef struct CapfsCpuList {
         unsigned cpu[]; /* host CPU numbers */
 } CapfsCpuList;
 int capfs_container_cpus(const CapfsHost *host, const CapfsContainer *ct, CapfsCpuList **ret);
+/*
+ * The whole cpuset, before the quota cut, and how many of its first CPUs are shown:
+ * capfs_container_cpus() is that prefix. proc/stat folds the usage of the rest into it.
+ */
+int capfs_container_cpuset(const CapfsHost *host, const CapfsContainer *ct, CapfsCpuList **cpuset,
+                           unsigned *shown);
 /* All host CPUs online (sys/devices/system/cpu/online). */
 int capfs_host_online_cpus(const CapfsHost *host, CapfsCpuList **ret);
+
+/* ---- per-container load averages (loadavg.c), split so that tests can drive each step ---- */
+
+/* The kernel's fixed point: loads are in units of 1/2048 task. */
+#define CAPFS_LOADAVG_FSHIFT 11
+#define CAPFS_LOADAVG_FIXED_1 (UINT64_C(1) << CAPFS_LOADAVG_FSHIFT)
+/* A container nobody asked about for this long is forgotten. */
+#define CAPFS_LOADAVG_FORGET_USEC (10 * 60 * G_USEC_PER_SEC)
+
+/* The highest pid seen in one pid namespace ("pid:[INODE]"), as that namespace numbers it. */
+typedef struct CapfsLoadavgNsPid {
+        uint64_t pidns;
+        pid_t pid;
+} CapfsLoadavgNsPid;
+
+/* One tick's tasks in one cgroup (its own tasks, not its descendants'). */
+typedef struct CapfsLoadavgCounts {
+        unsigned running; /* state R */
+        unsigned uninterruptible; /* state D */
+        GArray *last_pids; /* CapfsLoadavgNsPid, one per pid namespace */
+} CapfsLoadavgCounts;
+
+/* What proc/loadavg shows for one container. */
+typedef struct CapfsLoadavgReading {
+        uint64_t avg[3]; /* 1, 5, 15 minutes, CAPFS_LOADAVG_FSHIFT fixed point */
+        unsigned running; /* tasks in state R at the last tick */
+        unsigned active; /* tasks in state R or D at the last tick */
+        pid_t last_pid; /* the highest pid, in the container's pid namespace, at the last tick; 0 if none */
+} CapfsLoadavgReading;
+
+/* A table cgroup path -> CapfsLoadavgCounts*, filled by capfs_loadavg_counts_add(). */
+GHashTable *capfs_loadavg_counts_new(void);
+/* Counts one task of @cgpath in @state ('R' or 'D'); @pidns and @nspid are 0 when unknown. */
+void capfs_loadavg_counts_add(GHashTable *counts, const char *cgpath, char state, uint64_t pidns, pid_t nspid);
+/*
+ * One pass over the host's tasks: every task in state R or D, by the cgroup path the
+ * sampler uses (capfs_loadavg_controller()). Tasks of the root cgroup are left out.
+ */
+int capfs_loadavg_scan(const CapfsHost *host, GHashTable **ret);
+/*
+ * Folds one pass into every tracked container: a task counts for each tracked cgroup
+ * on its path. @now_usec is monotonic; a tick that comes several intervals after the last
+ * one applies them all with this pass's counts, as the kernel does after a tickless
+ * stretch. Forgets containers not asked for CAPFS_LOADAVG_FORGET_USEC.
+ */
+void capfs_loadavg_tick(CapfsLoadavg *la, GHashTable *counts, int64_t now_usec);
+/*
+ * The reading of the container at @cgpath, whose pid namespace is @pidns (0: unknown).
+ * The first query starts tracking it and reads zeros.
+ */
+void capfs_loadavg_query(CapfsLoadavg *la, const char *cgpath, uint64_t pidns, int64_t now_usec,
+                         CapfsLoadavgReading *ret);
+/* How many containers are tracked. */
+unsigned capfs_loadavg_tracked(CapfsLoadavg *la);
+/* The hierarchy whose paths key containers: cgroup2 on v2, else v1 cpu (or cpuacct). */
+CapfsController capfs_loadavg_controller(const CapfsHost *host);
+/* The inode of /proc/PID/ns/pid ("pid:[INODE]"), which names a pid namespace; 0 when unreadable. */
+uint64_t capfs_pidns_of(const CapfsHost *host, pid_t pid);
+
+/*
+ * A container's memory as proc/meminfo and proc/swaps show it, in bytes. Computed in
+ * one place (fs/memory.c) so that both files tell the same story.
+ */
+typedef struct CapfsMemory {
+        /* False: neither memory nor swap is limited below the host's; the host's files are the view. */
+        bool limited;
+        uint64_t total, free, available;
+        uint64_t swap_total, swap_free, swap_used;
+        uint64_t cached, swap_cached;
+        uint64_t active_anon, inactive_anon, active_file, inactive_file, unevictable, mlocked;
+        uint64_t dirty, writeback, anon, mapped, shmem;
+        uint64_t slab_reclaimable, slab_unreclaimable;
+        uint64_t kernel_stack, page_tables, sec_page_tables, percpu, vmalloc;
+        uint64_t anon_thp, shmem_thp, file_thp;
+        uint64_t zswap, zswapped;
+} CapfsMemory;
+/*
+ * @host_meminfo: the host's /proc/meminfo parsed by capfs_parse_keyed_u64() (values in kB),
+ * read once by the caller so that the rendered file and the caps come from one snapshot.
+ */
+int capfs_container_memory(const CapfsHost *host, const CapfsContainer *ct, GHashTable *host_meminfo,
+                           CapfsMemory *ret);
 
 /* ---- the declared table of virtual files ---- */
 
@@ -63,7 +151,8 @@ typedef int (*CapfsRenderFn)(const CapfsHost *host, const CapfsContainer *ct, GS
 
 typedef struct CapfsVirtualFile {
         const char *path; /* relative to the mount root */
-        const char *host_path; /* relative to ROOT, served when rendering fails */
+        const char *host_path; /* relative to ROOT/proc, served when rendering fails */
+        mode_t perm;           /* the kernel's own mode for the file: no view is more open than /proc */
         CapfsRenderFn render;
 } CapfsVirtualFile;
 
@@ -81,7 +170,13 @@ int capfs_render_proc_slabinfo(const CapfsHost *host, const CapfsContainer *ct, 
 int capfs_render_proc_pressure_cpu(const CapfsHost *host, const CapfsContainer *ct, GString *out);
 int capfs_render_proc_pressure_io(const CapfsHost *host, const CapfsContainer *ct, GString *out);
 int capfs_render_proc_pressure_memory(const CapfsHost *host, const CapfsContainer *ct, GString *out);
-int capfs_render_sys_cpu_online(const CapfsHost *host, const CapfsContainer *ct, GString *out);
+
+/*
+ * The host's /proc/cpuinfo text cut to @cpus (host numbers, in the order shown) and
+ * renumbered from 0. -EINVAL for a layout it does not recognise, -ENOENT when a CPU has
+ * no block: the caller then serves the host's file rather than a wrong one.
+ */
+int capfs_cpuinfo_select(const char *text, size_t len, const CapfsCpuList *cpus, GString *out);
 
 /* sys/devices/system/cpu: the host directory, cut to the container's CPUs and renumbered. */
 int capfs_sys_cpu_stat(const CapfsHost *host, const CapfsContainer *ct, const char *subpath,

@@ -72,11 +72,12 @@ static bool is_static_dir(const char *path) {
 }
 
 int capfs_node_stat(CapfsHost *host, const CapfsContainer *ct, const char *path, CapfsNodeAttr *ret) {
+        const CapfsVirtualFile *file = find_file(path);
         const CapfsSubtree *sub;
         const char *rest;
 
-        if (find_file(path)) {
-                *ret = (CapfsNodeAttr){.type = CAPFS_NODE_FILE, .perm = 0444, .per_caller = true};
+        if (file) {
+                *ret = (CapfsNodeAttr){.type = CAPFS_NODE_FILE, .perm = file->perm, .per_caller = true};
                 return 0;
         }
         sub = find_subtree(path, &rest);

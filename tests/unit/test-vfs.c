@@ -56,6 +56,10 @@ static void test_stat(void) {
         g_assert_true(attr.per_caller);
         g_assert_cmpuint(attr.size, ==, 0);
 
+        /* Root-only on the host, root-only here: a view is never more open than /proc. */
+        g_assert_cmpint(capfs_node_stat(host, ct, "proc/slabinfo", &attr), ==, 0);
+        g_assert_cmpint(attr.perm, ==, 0400);
+
         g_assert_cmpint(capfs_node_stat(host, ct, "proc/pressure", &attr), ==, 0);
         g_assert_cmpint(attr.type, ==, CAPFS_NODE_DIR);
 
