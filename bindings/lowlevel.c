@@ -174,6 +174,12 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino) {
 }
 
 static void file_handle_free(FileHandle *fh) {
+        /*
+         * RELEASE can arrive as soon as READ's reply is on its way, while that thread still
+         * holds the lock: wait for it to let go before the handle goes away.
+         */
+        g_mutex_lock(&fh->lock);
+        g_mutex_unlock(&fh->lock);
         g_mutex_clear(&fh->lock);
         g_free(fh->path);
         g_string_free(fh->content, TRUE);
