@@ -89,7 +89,11 @@ typedef struct CapfsNodeAttr {
         CapfsNodeType type;
         mode_t perm; /* permission bits only */
         uint64_t size; /* 0 for rendered files, as procfs does */
-        bool per_caller; /* content or existence depends on the caller: the kernel must not cache it */
+        /*
+         * Whether the node exists, or what it is, depends on the caller: the kernel must not
+         * cache its entry or attributes. Content is never cached (every file is direct I/O).
+         */
+        bool per_caller;
 } CapfsNodeAttr;
 
 typedef void (*CapfsDirFiller)(void *userdata, const char *name, CapfsNodeType type);

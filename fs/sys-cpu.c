@@ -77,7 +77,7 @@ static int resolve(const CapfsHost *host, const CapfsContainer *ct, const char *
 
         *ret = (SysCpuPath){0};
         if (*subpath == '\0') {
-                *ret = (SysCpuPath){.kind = SYS_CPU_TOP, .per_caller = true};
+                *ret = (SysCpuPath){.kind = SYS_CPU_TOP};
                 return 0;
         }
         parts = g_strsplit(subpath, "/", -1);
@@ -88,11 +88,11 @@ static int resolve(const CapfsHost *host, const CapfsContainer *ct, const char *
         if (!parts[1]) {
                 if (g_str_equal(parts[0], "online") || g_str_equal(parts[0], "possible") ||
                     g_str_equal(parts[0], "present")) {
-                        *ret = (SysCpuPath){.kind = SYS_CPU_RANGE, .per_caller = true};
+                        *ret = (SysCpuPath){.kind = SYS_CPU_RANGE};
                         return 0;
                 }
                 if (g_str_equal(parts[0], "offline")) {
-                        *ret = (SysCpuPath){.kind = SYS_CPU_OFFLINE, .per_caller = true};
+                        *ret = (SysCpuPath){.kind = SYS_CPU_OFFLINE};
                         return 0;
                 }
         }
@@ -217,11 +217,11 @@ int capfs_sys_cpu_stat(const CapfsHost *host, const CapfsContainer *ct, const ch
                 return r;
         switch (p.kind) {
         case SYS_CPU_TOP:
-                *ret = (CapfsNodeAttr){.type = CAPFS_NODE_DIR, .perm = 0555, .per_caller = true};
+                *ret = (CapfsNodeAttr){.type = CAPFS_NODE_DIR, .perm = 0555};
                 return 0;
         case SYS_CPU_RANGE:
         case SYS_CPU_OFFLINE:
-                *ret = (CapfsNodeAttr){.type = CAPFS_NODE_FILE, .perm = 0444, .per_caller = true};
+                *ret = (CapfsNodeAttr){.type = CAPFS_NODE_FILE, .perm = 0444};
                 return 0;
         case SYS_CPU_HOST:
                 break;

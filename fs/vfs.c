@@ -77,7 +77,7 @@ int capfs_node_stat(CapfsHost *host, const CapfsContainer *ct, const char *path,
         const char *rest;
 
         if (file) {
-                *ret = (CapfsNodeAttr){.type = CAPFS_NODE_FILE, .perm = file->perm, .per_caller = true};
+                *ret = (CapfsNodeAttr){.type = CAPFS_NODE_FILE, .perm = file->perm};
                 return 0;
         }
         sub = find_subtree(path, &rest);
