@@ -2,7 +2,7 @@
 /*
  * Parsers of kernel text. Each takes a buffer and its length (not NUL-terminated input
  * is fine), never reads past it, and returns 0 or a negative errno (-EINVAL on malformed
- * text). Each has a fuzz target in tests/fuzz/.
+ * text). Each has a fuzz target in tests/fuzz/. Results are stored only on success.
  */
 #pragma once
 
@@ -14,15 +14,29 @@
 
 G_BEGIN_DECLS
 
-/* "0-3,8,10-11\n" -> bitmap of CPUs (GArray of guint, ascending, no duplicates). "" and "\n" are empty sets. */
+/* Same value as in internal.h, which the parsers (and their fuzzers) do not include. */
+#ifndef CAPFS_NO_LIMIT
+#define CAPFS_NO_LIMIT UINT64_MAX
+#endif
+
+/*
+ * capfs_parse_cpuset() fails with -ERANGE from this CPU number on: no kernel has that many,
+ * and a hostile "0-4000000000" must not make it allocate gigabytes.
+ */
+#define CAPFS_CPUSET_LIMIT (1u << 16)
+
+/*
+ * "0-3,8,10-11\n" -> bitmap of CPUs (GArray of guint, ascending, no duplicates). "" and "\n" are empty sets.
+ * Overlapping or unordered items are merged; "3-1", "1,,2" and "1 -2" are -EINVAL.
+ */
 int capfs_parse_cpuset(const char *buf, size_t len, GArray **ret);
-/* Formats an ascending CPU array as "0-3,8". */
+/* Formats an ascending CPU array as "0-3,8", appended to @out without a newline. */
 void capfs_format_cpuset(const guint *cpus, size_t n, GString *out);
 
 /* A limit knob: "max", "-1" -> CAPFS_NO_LIMIT (UINT64_MAX); "12345\n" -> 12345. */
 int capfs_parse_limit(const char *buf, size_t len, uint64_t *ret);
 
-/* cgroup2 cpu.max: "max 100000" or "50000 100000". quota is UINT64_MAX for "max". */
+/* cgroup2 cpu.max: "max 100000" or "50000 100000". quota is UINT64_MAX for "max"; a 0 period is -EINVAL. */
 int capfs_parse_cpu_max(const char *buf, size_t len, uint64_t *quota, uint64_t *period);
 
 /*
@@ -41,7 +55,7 @@ bool capfs_keyed_get(GHashTable *table, const char *key, uint64_t *ret);
  */
 int capfs_parse_proc_cgroup(const char *buf, size_t len, GHashTable **ret);
 
-/* /proc/PID/status: the innermost pid of the NSpid line (the pid in its own namespace). */
+/* /proc/PID/status: the innermost pid of the NSpid line (the pid in its own namespace). -ENOENT without one. */
 int capfs_parse_status_nspid(const char *buf, size_t len, pid_t *innermost, unsigned *levels);
 
 /* /proc/PID/stat: field 4 (ppid), field 3 (state) and field 22 (starttime), past the "(comm)" that may hold anything. */
@@ -50,14 +64,56 @@ int capfs_parse_pid_stat(const char *buf, size_t len, char *state, pid_t *ppid, 
 /*
  * Nested keyed lines, "MAJ:MIN key=value key=value" (io.stat) and the v1 blkio form
  * "MAJ:MIN Op value" (blkio.throttle.io_service_bytes). Both fill a table
- * "MAJ:MIN" -> (key -> guint64*); the v1 "Total" lines are dropped.
+ * "MAJ:MIN" -> (key -> guint64*); the v1 "Total" lines are dropped (both "Total N" and
+ * "MAJ:MIN Total N": the sum of the others). Pairs or lines that do not parse are skipped
+ * (io.stat may carry "cost.vrate=100.00"), and a device appears only with at least one key.
  */
 int capfs_parse_io_stat(const char *buf, size_t len, GHashTable **ret);
 int capfs_parse_blkio(const char *buf, size_t len, GHashTable **ret);
 
 /* "some avg10=0.00 avg60=0.00 avg300=0.00 total=0" lines are used verbatim; only checked. */
 
+/*
+ * /proc/PID/stat or /proc/PID/task/TID/stat for the load sampler: field 3 (state) and
+ * field 20 (num_threads, the thread count of the whole process; never 0).
+ */
+int capfs_parse_task_stat(const char *buf, size_t len, char *state, unsigned *threads);
+
+/*
+ * /proc/diskstats: "MAJ MIN NAME n n n ..." per device, in the kernel's order. @counters is
+ * how many numbers the kernel prints after the name (11 before 4.18, 15 before 5.5, 17 now),
+ * so that a view can be printed in the host kernel's own format. Any malformed line is -EINVAL.
+ * Returns a GArray of CapfsDiskstatsLine that frees the names with it.
+ */
+typedef struct CapfsDiskstatsLine {
+        unsigned major, minor;
+        char *name;
+        unsigned counters;
+} CapfsDiskstatsLine;
+int capfs_parse_diskstats(const char *buf, size_t len, GArray **ret);
+
 /* /proc/uptime: "123.45 678.90". Values in hundredths of a second. */
 int capfs_parse_uptime(const char *buf, size_t len, uint64_t *uptime_cs, uint64_t *idle_cs);
+
+/*
+ * The "cpu" and "cpuN" lines of /proc/stat, in file order (other lines are skipped). Fields
+ * the kernel did not print (older kernels print fewer) are 0; @fields says how many it did.
+ */
+#define CAPFS_STAT_CPU_FIELDS 10
+typedef struct CapfsStatCpu {
+        int cpu; /* -1 for the aggregate "cpu" line */
+        unsigned fields;
+        uint64_t value[CAPFS_STAT_CPU_FIELDS]; /* user nice system idle iowait irq softirq steal guest guest_nice */
+} CapfsStatCpu;
+int capfs_parse_stat_cpus(const char *buf, size_t len, GArray **ret);
+
+/* Whitespace-separated numbers (cpuacct.usage_percpu*): GArray of guint64, index = CPU. */
+int capfs_parse_u64_list(const char *buf, size_t len, GArray **ret);
+
+/*
+ * cpuacct.usage_all: a "cpu user system" header, then "N USER SYS" rows in ns. Fills two
+ * GArrays of guint64 indexed by CPU number (CPUs without a row are 0).
+ */
+int capfs_parse_cpuacct_usage_all(const char *buf, size_t len, GArray **user, GArray **system);
 
 G_END_DECLS
