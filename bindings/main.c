@@ -67,8 +67,8 @@ static bool parse_options(int *argc, char ***argv, Options *o, GError **error) {
                 {"options", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &o->fuse_options,
                  "FUSE mount options (allow_other and default_permissions are always set)", "OPTS"},
                 {"version", 0, 0, G_OPTION_ARG_NONE, &o->version, "Print the version and exit", NULL},
-                {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->rest, NULL, "[MOUNTPOINT]"},
-                {NULL},
+                {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->rest, NULL, NULL},
+                G_OPTION_ENTRY_NULL,
         };
         g_autoptr(GOptionContext) context = g_option_context_new("[MOUNTPOINT]");
 
@@ -196,13 +196,18 @@ static bool check_dev_fuse(GError **error) {
         return true;
 }
 
+static char *lock_path_for(const char *real) {
+        g_autofree char *digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, real, -1);
+
+        return g_strdup_printf(LOCK_DIR "/%.16s.lock", digest);
+}
+
 /*
  * One lock per mountpoint so that two daemons started at once cannot both pass the
  * mountinfo check. The lock file holds the owner's pid for the error message.
  */
 static int lock_mountpoint(const char *real, GError **error) {
-        g_autofree char *digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, real, -1);
-        g_autofree char *path = NULL;
+        g_autofree char *path = lock_path_for(real);
         char owner[32] = "";
         int fd;
 
@@ -211,7 +216,6 @@ static int lock_mountpoint(const char *real, GError **error) {
                             LOCK_DIR, g_strerror(errno));
                 return -1;
         }
-        path = g_strdup_printf(LOCK_DIR "/%.16s.lock", digest);
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0) {
                 g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot open %s: %s", path,
@@ -300,6 +304,7 @@ static int run(Options *o) {
         g_autoptr(NodeTable) nodes = NULL;
         g_autofree char *mountpoint = NULL;
         g_autofree char *fuse_opts = NULL;
+        g_autofree char *lock_path = NULL;
         const char *wanted = o->rest && o->rest[0] ? o->rest[0] : DEFAULT_MOUNTPOINT;
         CapfsCpuView view = o->cpu_view && g_str_equal(o->cpu_view, "cpuset") ? CAPFS_CPU_VIEW_CPUSET
                                                                               : CAPFS_CPU_VIEW_QUOTA;
@@ -387,6 +392,9 @@ static int run(Options *o) {
         fuse_opt_free_args(&args);
         if (o->pidfile)
                 unlink(o->pidfile);
+        /* Removed while still held, so no newcomer can lock the old file after we let go. */
+        lock_path = lock_path_for(mountpoint);
+        unlink(lock_path);
         close(lock_fd);
         g_message("unmounted %s", mountpoint);
         host->loadavg = NULL;

@@ -47,7 +47,7 @@ void node_table_free(NodeTable *table) {
 }
 
 uint64_t node_table_ref(NodeTable *table, const char *path) {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&table->lock);
+        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
         Node *node = g_hash_table_lookup(table->by_path, path);
 
         if (!node) {
@@ -62,14 +62,14 @@ uint64_t node_table_ref(NodeTable *table, const char *path) {
 }
 
 char *node_table_path(NodeTable *table, uint64_t ino) {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&table->lock);
+        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
         Node *node = g_hash_table_lookup(table->by_ino, &ino);
 
         return node ? g_strdup(node->path) : NULL;
 }
 
 void node_table_forget(NodeTable *table, uint64_t ino, uint64_t nlookup) {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&table->lock);
+        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
         Node *node = g_hash_table_lookup(table->by_ino, &ino);
 
         if (!node || ino == CAPFS_ROOT_INO)
@@ -82,7 +82,7 @@ void node_table_forget(NodeTable *table, uint64_t ino, uint64_t nlookup) {
 }
 
 uint64_t node_table_peek(NodeTable *table, const char *path) {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&table->lock);
+        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
         Node *node = g_hash_table_lookup(table->by_path, path);
 
         if (node)
@@ -92,6 +92,6 @@ uint64_t node_table_peek(NodeTable *table, const char *path) {
 }
 
 size_t node_table_size(NodeTable *table) {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&table->lock);
+        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
         return g_hash_table_size(table->by_ino);
 }

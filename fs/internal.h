@@ -95,7 +95,8 @@ typedef struct CapfsLoadavgReading {
 /* A table cgroup path -> CapfsLoadavgCounts*, filled by capfs_loadavg_counts_add(). */
 GHashTable *capfs_loadavg_counts_new(void);
 /* Counts one task of @cgpath in @state ('R' or 'D'); @pidns and @nspid are 0 when unknown. */
-void capfs_loadavg_counts_add(GHashTable *counts, const char *cgpath, char state, uint64_t pidns, pid_t nspid);
+void capfs_loadavg_counts_add(GHashTable *counts, const char *cgpath, char state, uint64_t pidns,
+                              pid_t nspid);
 /*
  * One pass over the host's tasks: every task in state R or D, by the cgroup path the
  * sampler uses (capfs_loadavg_controller()). Tasks of the root cgroup are left out.
@@ -152,7 +153,7 @@ typedef int (*CapfsRenderFn)(const CapfsHost *host, const CapfsContainer *ct, GS
 typedef struct CapfsVirtualFile {
         const char *path; /* relative to the mount root */
         const char *host_path; /* relative to ROOT/proc, served when rendering fails */
-        mode_t perm;           /* the kernel's own mode for the file: no view is more open than /proc */
+        mode_t perm; /* the kernel's own mode for the file: no view is more open than /proc */
         CapfsRenderFn render;
 } CapfsVirtualFile;
 

@@ -55,10 +55,12 @@ bool capfs_keyed_get(GHashTable *table, const char *key, uint64_t *ret);
  */
 int capfs_parse_proc_cgroup(const char *buf, size_t len, GHashTable **ret);
 
-/* /proc/PID/status: the innermost pid of the NSpid line (the pid in its own namespace). -ENOENT without one. */
+/* /proc/PID/status: the innermost pid of the NSpid line (the pid in its own namespace). -ENOENT without one.
+ */
 int capfs_parse_status_nspid(const char *buf, size_t len, pid_t *innermost, unsigned *levels);
 
-/* /proc/PID/stat: field 4 (ppid), field 3 (state) and field 22 (starttime), past the "(comm)" that may hold anything. */
+/* /proc/PID/stat: field 4 (ppid), field 3 (state) and field 22 (starttime), past the "(comm)" that may hold
+ * anything. */
 int capfs_parse_pid_stat(const char *buf, size_t len, char *state, pid_t *ppid, uint64_t *starttime);
 
 /*
@@ -103,7 +105,8 @@ int capfs_parse_uptime(const char *buf, size_t len, uint64_t *uptime_cs, uint64_
 typedef struct CapfsStatCpu {
         int cpu; /* -1 for the aggregate "cpu" line */
         unsigned fields;
-        uint64_t value[CAPFS_STAT_CPU_FIELDS]; /* user nice system idle iowait irq softirq steal guest guest_nice */
+        uint64_t value[CAPFS_STAT_CPU_FIELDS]; /* user nice system idle iowait irq softirq steal guest
+                                                  guest_nice */
 } CapfsStatCpu;
 int capfs_parse_stat_cpus(const char *buf, size_t len, GArray **ret);
 
