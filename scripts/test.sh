@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Run every check capfs has: ./scripts/test.sh
+#
+#   1. clang-format (version 14, the one .clang-format is written for) on the C sources, and
+#      ShellCheck on the shell scripts;
+#   2. a gcc build with warnings as errors (build-test/), its unit and fuzz-replay suites;
+#   3. a clang ASan/UBSan build (build-asan/), the same suites under the sanitizers;
+#   4. the integration suite (root, /dev/fuse, real cgroups) against the build-test daemon,
+#      then against the sanitized daemon.
+#
+# Build directories are always made from scratch, so nothing left over from an earlier run (an
+# object compiled before -Werror, an old test log) can hide a failure. Exits non-zero on any
+# failure and ends with one line: "N passed, M failed, K skipped", counting every test point of
+# every suite (a TAP test program counts each of its "ok"/"not ok" lines).
+set -uo pipefail
+
+cd "$(dirname "$(readlink -f "$0")")/.." || exit 1
+
+DEPS=(meson ninja-build pkg-config gcc libglib2.0-dev libfuse3-dev fuse3 libcap-dev
+      clang libclang-rt-14-dev clang-format shellcheck util-linux procps coreutils)
+
+# Tests that are not meson tests (clang-format, builds) add to these.
+extra_passed=0
+extra_failed=0
+extra_skipped=0
+failed_steps=()
+logs=()
+
+die() {
+        echo "test.sh: $*" >&2
+        exit 1
+}
+
+step() {
+        printf '\n==== %s ====\n' "$*"
+}
+
+fail_step() {
+        failed_steps+=("$1")
+        extra_failed=$((extra_failed + 1))
+}
+
+missing_packages() {
+        local pkg
+        for pkg in "$@"; do
+                if [[ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null)" != installed ]]; then
+                        echo "$pkg"
+                fi
+        done
+}
+
+install_missing() {
+        local -a missing
+        if ! command -v dpkg-query >/dev/null; then
+                echo "test.sh: no dpkg-query; assuming these are installed: $*" >&2
+                return 0
+        fi
+        mapfile -t missing < <(missing_packages "$@")
+        ((${#missing[@]} == 0)) && return 0
+        [[ $EUID -eq 0 ]] || die "missing packages: ${missing[*]}; run as root or install them first"
+        echo "test.sh: installing ${missing[*]}" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q || die "apt-get update failed"
+        apt-get install -y -q --no-install-recommends "${missing[@]}" || die "apt-get install failed"
+}
+
+# The exact output of clang-format changes between major versions; only the version the
+# style file was written for gives a verdict worth failing on.
+check_format() {
+        local -a files bad=()
+        local f
+        step "clang-format"
+        if ! command -v clang-format >/dev/null || [[ "$(clang-format --version)" != *" version 14."* ]]; then
+                echo "skipped: clang-format 14 not found"
+                extra_skipped=$((extra_skipped + 1))
+                return 0
+        fi
+        mapfile -t files < <(find fs bindings tests mount-helper -name '*.[ch]' -type f 2>/dev/null | sort)
+        for f in "${files[@]}"; do
+                clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || bad+=("$f")
+        done
+        if ((${#bad[@]})); then
+                echo "not formatted (fix with: clang-format -i ${bad[*]}):"
+                printf '  %s\n' "${bad[@]}"
+                fail_step "clang-format"
+        else
+                echo "${#files[@]} files formatted"
+                extra_passed=$((extra_passed + 1))
+        fi
+}
+
+check_shell() {
+        local -a files
+        step "shellcheck"
+        if ! command -v shellcheck >/dev/null; then
+                echo "skipped: shellcheck not found"
+                extra_skipped=$((extra_skipped + 1))
+                return 0
+        fi
+        files=(scripts/*.sh .ci/run tests/integration/*.sh)
+        if shellcheck -x -S warning "${files[@]}"; then
+                echo "${#files[@]} scripts clean"
+                extra_passed=$((extra_passed + 1))
+        else
+                fail_step "shellcheck"
+        fi
+}
+
+# fresh_build DIR [meson setup options...]
+fresh_build() {
+        local dir=$1
+        shift
+        step "build $dir ($*)"
+        rm -rf "$dir"
+        if meson setup "$dir" "$@" && ninja -C "$dir"; then
+                return 0
+        fi
+        fail_step "build $dir"
+        return 1
+}
+
+# run_suites DIR LOGBASE [meson test options...]
+run_suites() {
+        local dir=$1 logbase=$2
+        shift 2
+        step "meson test -C $dir $*"
+        logs+=("$dir/meson-logs/$logbase.json")
+        meson test -C "$dir" --print-errorlogs --logbase "$logbase" "$@" || failed_steps+=("$dir: $*")
+}
+
+# Counts the test points in meson's JSON logs. A TAP program counts each "ok"/"not ok" line (a
+# "# SKIP" one as skipped, a "not ok # TODO" one as skipped too); a program that failed without
+# saying "not ok" (a crash, a timeout) adds one failure, plus one for each planned point it never
+# reached; a non-TAP program counts once.
+summarize() {
+        python3 - "$extra_passed" "$extra_failed" "$extra_skipped" "$@" <<'EOF'
+import json, re, sys
+
+passed, failed, skipped = (int(x) for x in sys.argv[1:4])
+point = re.compile(r'^(not ok|ok)\b(.*)$')
+plan = re.compile(r'^1\.\.(\d+)(.*)$')
+for path in sys.argv[4:]:
+    try:
+        entries = [json.loads(line) for line in open(path) if line.strip()]
+    except OSError:
+        continue
+    for t in entries:
+        p = f = s = 0
+        planned = None
+        seen = 0
+        for line in t.get('stdout', '').splitlines():
+            m = plan.match(line)
+            if m:
+                planned = int(m.group(1))
+                if planned == 0:
+                    s += 1
+                continue
+            m = point.match(line)
+            if not m:
+                continue
+            seen += 1
+            directive = m.group(2).split('#', 1)[1].strip().upper() if '#' in m.group(2) else ''
+            if directive.startswith('SKIP') or (m.group(1) == 'not ok' and directive.startswith('TODO')):
+                s += 1
+            elif m.group(1) == 'ok':
+                p += 1
+            else:
+                f += 1
+        result = t.get('result')
+        if result not in ('OK', 'SKIP', 'EXPECTEDFAIL'):
+            if f == 0:
+                f = 1
+            if planned is not None and planned > seen:
+                f += planned - seen
+        if p + f + s == 0:
+            if result in ('OK', 'EXPECTEDFAIL'):
+                p = 1
+            elif result == 'SKIP':
+                s = 1
+            else:
+                f = 1
+        passed += p
+        failed += f
+        skipped += s
+line = f'{passed} passed, {failed} failed'
+if skipped:
+    line += f', {skipped} skipped'
+print(line)
+EOF
+}
+
+started=$SECONDS
+install_missing "${DEPS[@]}"
+
+# The sanitizers must stop a test at the first report rather than print it and exit 0.
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1
+
+check_format
+check_shell
+
+if fresh_build build-test -Dwerror=true; then
+        run_suites build-test testlog-unit --no-suite integration
+        have_test=1
+fi
+
+# clang, so that the fuzz targets are also built for libFuzzer; a shared library built with clang's
+# sanitizers leaves their runtime symbols to the executable, hence b_lundef=false.
+if CC=clang fresh_build build-asan -Db_sanitize=address,undefined -Db_lundef=false; then
+        run_suites build-asan testlog-unit --no-suite integration --timeout-multiplier 3
+        have_asan=1
+fi
+
+if [[ ${have_test:-} ]]; then
+        run_suites build-test testlog-integration --suite integration
+fi
+if [[ ${have_asan:-} ]]; then
+        run_suites build-asan testlog-integration --suite integration --timeout-multiplier 2
+fi
+
+step "summary ($((SECONDS - started))s)"
+if ((${#failed_steps[@]})); then
+        printf 'failed: %s\n' "${failed_steps[@]}"
+fi
+summary=$(summarize "${logs[@]}") || {
+        summary="0 passed, 1 failed"
+        failed_steps+=("summary")
+}
+echo "$summary"
+[[ ${#failed_steps[@]} -eq 0 && $summary =~ ^[0-9]+\ passed,\ 0\ failed ]]

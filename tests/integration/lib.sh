@@ -1,0 +1,529 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
+#
+# Shared by the integration tests (tests/integration/test-*.sh CAPFS_BINARY). Each test file is
+# a TAP program: it sources this file, calls `setup` (or `require_host` plus its own daemons),
+# asserts with the helpers below and calls `finish`. An EXIT trap undoes everything this file set
+# up, also when a test dies half-way:
+#   - the capfs daemons it started (by their PID, nothing else), and their mounts;
+#   - the processes inside the capfs-test-* cgroups it created, then those cgroups;
+#   - its scratch directory under /tmp.
+# It then checks that nothing of it is left behind and prints the TAP plan.
+#
+# Every wait is bounded, and every access to a FUSE mount runs under `timeout` (directly or
+# around the process doing it), so a hung daemon fails the test instead of hanging it.
+
+set -u
+set -o pipefail
+
+CAPFS=${1:-${CAPFS:-}}
+TEST_NAME=$(basename "$0" .sh)
+TEST_NAME=${TEST_NAME#test-}
+TAG="capfs-test-$$-$TEST_NAME"
+# Upper bound for one access to the mount (a read of a few KiB takes microseconds).
+IO_TIMEOUT=10
+
+_tap_count=0
+_tap_failed=0
+_tap_done=false
+WORKDIR=
+MNT=
+declare -a _daemon_pids=()
+declare -A _daemon_mnt=()
+declare -A _daemon_log=()
+declare -A _daemon_reaped=()
+# One entry per cgroup hierarchy we use: key (controllers, "unified" for the v2 tree) ->
+# the directory of our own top cgroup, below the cgroup this test runs in.
+declare -A CG_TOP=()
+
+# ---------------------------------------------------------------- TAP
+
+diag() {
+        local line
+        while IFS= read -r line; do
+                printf '# %s\n' "$line"
+        done <<<"$*"
+}
+
+ok() {
+        _tap_count=$((_tap_count + 1))
+        printf 'ok %d - %s\n' "$_tap_count" "$1"
+}
+
+# not_ok DESCRIPTION [DIAGNOSTIC...]
+not_ok() {
+        _tap_count=$((_tap_count + 1))
+        _tap_failed=$((_tap_failed + 1))
+        printf 'not ok %d - %s\n' "$_tap_count" "$1"
+        shift
+        [[ $# -gt 0 ]] && diag "$*"
+        return 0
+}
+
+skip() {
+        _tap_count=$((_tap_count + 1))
+        printf 'ok %d - %s # SKIP %s\n' "$_tap_count" "$1" "$2"
+}
+
+# The whole file cannot run here (not root, no FUSE, no cgroup v1...): not a failure.
+skip_all() {
+        printf '1..0 # SKIP %s\n' "$*"
+        _tap_done=true
+        exit 0
+}
+
+# Something the remaining tests depend on broke: stop, clean up, fail.
+bail() {
+        printf 'Bail out! %s\n' "$*"
+        _tap_done=true
+        exit 1
+}
+
+# check DESCRIPTION COMMAND... : ok when COMMAND succeeds.
+check() {
+        local desc=$1
+        shift
+        if "$@" >/dev/null; then
+                ok "$desc"
+        else
+                not_ok "$desc" "failed: $*"
+        fi
+}
+
+assert_eq() {
+        local desc=$1 expected=$2 actual=$3
+        if [[ "$actual" == "$expected" ]]; then
+                ok "$desc"
+        else
+                not_ok "$desc" "expected: '$expected'" "  actual: '$actual'"
+        fi
+}
+
+# assert_same DESCRIPTION EXPECTED ACTUAL: assert_eq for content read from the mount, where two
+# failed reads (both empty) must not count as a match.
+assert_same() {
+        if [[ -z "$2" ]]; then
+                not_ok "$1" "the reference read returned nothing"
+        else
+                assert_eq "$@"
+        fi
+}
+
+assert_match() {
+        local desc=$1 regex=$2 actual=$3
+        if [[ "$actual" =~ $regex ]]; then
+                ok "$desc"
+        else
+                not_ok "$desc" "expected to match: $regex" "  actual: '$actual'"
+        fi
+}
+
+# assert_lt DESCRIPTION LIMIT ACTUAL (decimals allowed)
+assert_lt() {
+        local desc=$1 limit=$2 actual=$3
+        if [[ "$actual" =~ ^[0-9]+(\.[0-9]+)?$ ]] && awk -v a="$actual" -v l="$limit" 'BEGIN { exit !(a < l) }'; then
+                ok "$desc"
+        else
+                not_ok "$desc" "expected a number below $limit, got '$actual'"
+        fi
+}
+
+# assert_fails DESCRIPTION MESSAGE COMMAND... : COMMAND must fail and say MESSAGE on stderr
+# (the strerror text of the errno we expect, e.g. "Permission denied").
+assert_fails() {
+        local desc=$1 message=$2 err rc
+        shift 2
+        err=$(timeout "$IO_TIMEOUT" "$@" 2>&1 >/dev/null)
+        rc=$?
+        if ((rc == 124)); then
+                not_ok "$desc" "timed out after ${IO_TIMEOUT}s: $*"
+        elif ((rc == 0)); then
+                not_ok "$desc" "succeeded, expected '$message': $*"
+        elif [[ "$err" != *"$message"* ]]; then
+                not_ok "$desc" "expected '$message', got: $err"
+        else
+                ok "$desc"
+        fi
+}
+
+# ---------------------------------------------------------------- helpers
+
+# Reads a file on the mount with a bound on the time it may take.
+rd() {
+        timeout "$IO_TIMEOUT" cat "$@"
+}
+
+# meminfo_field FILE KEY: the number of a "Key:   123 kB" line.
+meminfo_field() {
+        timeout "$IO_TIMEOUT" awk -v key="$2:" '$1 == key { print $2; found = 1; exit } END { exit !found }' "$1"
+}
+
+count_matching() {
+        local regex=$1 file=$2 n
+        n=$(timeout "$IO_TIMEOUT" grep -cE "$regex" "$file")
+        echo "${n:-0}"
+}
+
+# get KEY <<<"key=value lines": the value of the first KEY line.
+get() {
+        awk -v key="$1" 'index($0, key "=") == 1 { print substr($0, length(key) + 2); exit }'
+}
+
+not() {
+        ! "$@"
+}
+
+# Waits up to SECONDS for COMMAND to succeed, polling every 50 ms.
+wait_until() {
+        local seconds=$1 i
+        shift
+        for ((i = 0; i < seconds * 20; i++)); do
+                "$@" && return 0
+                sleep 0.05
+        done
+        "$@"
+}
+
+fuse_mounted_at() {
+        awk -v mnt="$1" '$5 == mnt && $0 ~ / - fuse(\.[^ ]*)? / { found = 1 } END { exit !found }' /proc/self/mountinfo
+}
+
+pid_gone() {
+        local state
+        [[ -r /proc/$1/stat ]] || return 0
+        state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+        [[ -z "$state" || "$state" == Z ]]
+}
+
+# ---------------------------------------------------------------- environment
+
+require_host() {
+        local tool
+        [[ -n "$CAPFS" && -x "$CAPFS" ]] || bail "usage: $0 PATH/TO/capfs (got '${CAPFS}')"
+        ((EUID == 0)) || skip_all "needs root (FUSE allow_other, cgroups, namespaces)"
+        [[ -c /dev/fuse ]] || skip_all "no /dev/fuse"
+        for tool in unshare fusermount3 timeout awk dd free nproc getconf; do
+                command -v "$tool" >/dev/null || skip_all "$tool not installed"
+        done
+        [[ -d /sys/fs/cgroup/memory && -d /sys/fs/cgroup/cpu && -d /sys/fs/cgroup/cpuset ]] ||
+                skip_all "needs cgroup v1 memory, cpu and cpuset hierarchies (v1 or hybrid host)"
+        WORKDIR=$(mktemp -d "/tmp/$TAG.XXXXXX") || bail "cannot create a scratch directory in /tmp"
+        MNT=$WORKDIR/mnt
+        mkdir "$MNT"
+        export MNT
+        # Without a trap, a signal would end the shell without running the EXIT trap.
+        trap _teardown EXIT
+        trap 'exit 129' HUP
+        trap 'exit 130' INT
+        trap 'exit 141' PIPE
+        trap 'exit 143' TERM
+        _start_watchdog
+}
+
+# A test that runs too long is stopped from inside, with time left for its cleanup: meson's own
+# timeout (tests/integration/meson.build) kills the whole process group half a second after
+# its SIGTERM, which would leave cgroups and mounts behind. Every command the test waits for is
+# bounded (60 s at most), so the trap runs soon after the signal.
+WATCHDOG_SECONDS=${CAPFS_TEST_WATCHDOG:-120}
+_watchdog_pid=
+_start_watchdog() {
+        local main=$$
+        (
+                trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+                sleep "$WATCHDOG_SECONDS" &
+                sleeper=$!
+                wait "$sleeper" && echo "# watchdog: still running after ${WATCHDOG_SECONDS}s, stopping" &&
+                        kill -TERM "$main"
+        ) &
+        _watchdog_pid=$!
+}
+
+# Mounts capfs on MNT and makes cgroups; what most tests start with.
+setup() {
+        require_host
+        start_capfs "$MNT" || bail "capfs did not mount $MNT"
+        cg_init
+}
+
+# ---------------------------------------------------------------- the daemon
+
+# start_capfs MOUNTPOINT [OPTIONS...]: runs capfs -f in the background (OPTIONS "-d" alone
+# instead of -f, to check that it implies it), waits for the mount.
+# Its PID goes to CAPFS_PID and to the list the teardown stops. SIGINT is reset to its default
+# because a background job of a script inherits it ignored, and libfuse leaves ignored signals
+# alone.
+start_capfs() {
+        local mnt=$1 log pid
+        shift
+        log="$WORKDIR/capfs-$(basename "$mnt").log"
+        if [[ "$*" == -d ]]; then
+                env --default-signal=INT,QUIT "$CAPFS" -d "$mnt" >"$log" 2>&1 &
+        else
+                env --default-signal=INT,QUIT "$CAPFS" --foreground "$@" "$mnt" >"$log" 2>&1 &
+        fi
+        pid=$!
+        # shellcheck disable=SC2034 # read by the test files
+        CAPFS_PID=$pid
+        _daemon_pids+=("$pid")
+        _daemon_mnt[$pid]=$mnt
+        _daemon_log[$pid]=$log
+        if ! wait_until 10 _mounted_or_dead "$pid" "$mnt" || ! fuse_mounted_at "$mnt"; then
+                diag "capfs $* $mnt did not mount; its output:" "$(cat "$log")"
+                return 1
+        fi
+        return 0
+}
+
+_mounted_or_dead() {
+        fuse_mounted_at "$2" || pid_gone "$1"
+}
+
+# stop_capfs PID [SIGNAL]: stops one daemon of ours, bounded; sets STOP_STATUS to its exit
+# status (or "killed" when it had to be SIGKILLed) and makes sure its mount is gone.
+stop_capfs() {
+        local pid=$1 sig=${2:-TERM} mnt
+        mnt=${_daemon_mnt[$pid]}
+        STOP_STATUS=
+        [[ -n "${_daemon_reaped[$pid]:-}" ]] && {
+                STOP_STATUS=${_daemon_reaped[$pid]}
+                return 0
+        }
+        kill "-$sig" "$pid" 2>/dev/null
+        if ! wait_until 10 pid_gone "$pid"; then
+                kill -KILL "$pid" 2>/dev/null
+                wait_until 5 pid_gone "$pid"
+                STOP_STATUS=killed
+        fi
+        wait "$pid" 2>/dev/null
+        local rc=$?
+        [[ -z "$STOP_STATUS" ]] && STOP_STATUS=$rc
+        _daemon_reaped[$pid]=$STOP_STATUS
+        if fuse_mounted_at "$mnt"; then
+                timeout 5 fusermount3 -u -z "$mnt" 2>/dev/null || timeout 5 umount -l "$mnt" 2>/dev/null
+        fi
+        return 0
+}
+
+# capfs keeps a lock file per mountpoint in /run/capfs (named after its path); ours are scratch
+# paths that will never be used again.
+remove_lock_file() {
+        local digest
+        digest=$(printf '%s' "$(readlink -f "$1")" | sha256sum | cut -c1-16)
+        rm -f "/run/capfs/$digest.lock"
+}
+
+# Sanitizer reports from the daemon (when the suite runs against an ASan/UBSan build).
+sanitizer_reports() {
+        grep -hE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|Undefined)' "$@" 2>/dev/null
+}
+
+# ---------------------------------------------------------------- cgroups
+
+# Fills CG_TOP with one capfs-test-* directory per hierarchy this process is in, each made
+# below the cgroup we are in there (never elsewhere).
+cg_init() {
+        local id ctrls path mount root key top
+        while IFS=: read -r id ctrls path; do
+                root='' mount=''
+                if [[ -z "$ctrls" ]]; then
+                        [[ "$id" == 0 ]] || continue
+                        key=unified
+                        read -r root mount < <(awk '$0 ~ / - cgroup2 / { print $4, $5; exit }' /proc/self/mountinfo)
+                else
+                        key=$ctrls
+                        read -r root mount < <(awk -v want="$ctrls" '
+                                $0 ~ / - cgroup / {
+                                        n = split(want, w, ",")
+                                        opts = "," $NF ","
+                                        for (i = 1; i <= n; i++)
+                                                if (index(opts, "," w[i] ",") == 0)
+                                                        next
+                                        print $4, $5
+                                        exit
+                                }' /proc/self/mountinfo)
+                fi
+                [[ -n "${mount:-}" ]] || continue
+                # Our path relative to the mount's root (they differ inside a cgroup namespace).
+                if [[ "$root" != / ]]; then
+                        [[ "$path" == "$root" || "$path" == "$root"/* ]] || continue
+                        path=${path#"$root"}
+                fi
+                top="$mount${path%/}/$TAG"
+                CG_TOP[$key]=$top
+                mkdir "$top" || bail "cannot create cgroup $top"
+                _cg_inherit_cpuset "$key" "$top"
+        done </proc/self/cgroup
+        [[ -n "$(cg_hier memory)" && -n "$(cg_hier cpu)" && -n "$(cg_hier cpuset)" ]] ||
+                bail "memory, cpu or cpuset hierarchy not found in /proc/self/cgroup"
+}
+
+# The CG_TOP key of the hierarchy holding CONTROLLER.
+cg_hier() {
+        local key
+        for key in "${!CG_TOP[@]}"; do
+                [[ ",$key," == *",$1,"* ]] && {
+                        echo "$key"
+                        return 0
+                }
+        done
+        return 1
+}
+
+# cpuset v1 refuses tasks until cpus and mems are set on every level.
+_cg_inherit_cpuset() {
+        local key=$1 dir=$2
+        [[ ",$key," == *",cpuset,"* ]] || return 0
+        cat "$dir/../cpuset.cpus" >"$dir/cpuset.cpus" &&
+                cat "$dir/../cpuset.mems" >"$dir/cpuset.mems" ||
+                bail "cannot initialise cpuset of $dir"
+}
+
+# cg_create REL: makes REL (a/b/...) below our top cgroup in every hierarchy.
+cg_create() {
+        local key dir part rel=$1
+        for key in "${!CG_TOP[@]}"; do
+                dir=${CG_TOP[$key]}
+                for part in ${rel//\// }; do
+                        dir="$dir/$part"
+                        [[ -d "$dir" ]] && continue
+                        mkdir "$dir" || bail "cannot create cgroup $dir"
+                        _cg_inherit_cpuset "$key" "$dir"
+                done
+        done
+}
+
+# cg_set CONTROLLER REL KNOB VALUE
+cg_set() {
+        local key
+        key=$(cg_hier "$1") || bail "no $1 hierarchy"
+        echo "$4" >"${CG_TOP[$key]}/$2/$3" || bail "cannot write $4 to ${CG_TOP[$key]}/$2/$3"
+}
+
+# cg_join REL: moves the calling (sub)shell into REL in every hierarchy. Only ever called in a
+# subshell of ours, so nothing of the machine's leaves its cgroups.
+cg_join() {
+        local key
+        for key in "${!CG_TOP[@]}"; do
+                echo "$BASHPID" >"${CG_TOP[$key]}/$1/cgroup.procs" || return 1
+        done
+}
+
+# run_in_ct REL FUNCTION [ARGS...]: runs FUNCTION as the init of a new pid (and mount)
+# namespace whose processes all live in cgroup REL; prints what FUNCTION prints. FUNCTION may
+# call the read helpers above and the functions named in CT_FUNCS. At most 60 s.
+run_in_ct() {
+        local rel=$1 fn=$2
+        shift 2
+        (
+                cg_join "$rel" || exit 125
+                exec timeout -k 5 60 unshare --pid --fork --kill-child --mount --mount-proc \
+                        bash -c "$(_ct_script "$fn")" "$fn" "$@"
+        )
+}
+
+# run_in_cg REL FUNCTION [ARGS...]: the same in the host's pid namespace.
+run_in_cg() {
+        local rel=$1 fn=$2
+        shift 2
+        (
+                cg_join "$rel" || exit 125
+                exec timeout -k 5 60 bash -c "$(_ct_script "$fn")" "$fn" "$@"
+        )
+}
+
+_ct_script() {
+        echo "set -u; $(declare -f meminfo_field count_matching rd ${CT_FUNCS:-} "$1"); IO_TIMEOUT=$IO_TIMEOUT; $1 \"\$@\""
+}
+
+_cg_kill_all() {
+        local top pid
+        for top in "${CG_TOP[@]}"; do
+                [[ -d "$top" ]] || continue
+                while read -r pid; do
+                        [[ -n "$pid" ]] && kill -KILL "$pid" 2>/dev/null
+                done < <(find "$top" -name cgroup.procs -exec cat {} + 2>/dev/null)
+        done
+}
+
+_cg_remove_all() {
+        local top i
+        for ((i = 0; i < 50; i++)); do
+                _cg_kill_all
+                for top in "${CG_TOP[@]}"; do
+                        [[ -d "$top" ]] && find "$top" -depth -type d -exec rmdir {} \; 2>/dev/null
+                done
+                _cg_left || return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+_cg_left() {
+        local top
+        for top in "${CG_TOP[@]}"; do
+                [[ -d "$top" ]] && return 0
+        done
+        return 1
+}
+
+# ---------------------------------------------------------------- teardown
+
+finish() {
+        exit 0
+}
+
+_teardown() {
+        local status=$? pid f left logs=()
+        trap - EXIT
+        # Cleaning up matters more than reporting or obeying a second signal: `timeout` and
+        # meson signal the test and then its whole process group, so a second SIGINT or
+        # SIGTERM often follows the first; and whoever reads our output may be gone. The
+        # cleanup is bounded (about 20 s at worst).
+        trap '' HUP INT PIPE TERM
+        [[ -n "$_watchdog_pid" ]] && kill -TERM "$_watchdog_pid" 2>/dev/null
+        # Background jobs of ours that are not daemons (readers) die with their cgroups below;
+        # jobs outside our cgroups are only ever the daemons.
+        _cg_kill_all
+        for pid in "${_daemon_pids[@]}"; do
+                logs+=("${_daemon_log[$pid]}")
+                [[ -n "${_daemon_reaped[$pid]:-}" ]] && continue
+                stop_capfs "$pid" TERM
+                $_tap_done || assert_eq "capfs (pid $pid) exits 0 on SIGTERM and unmounts" 0 "$STOP_STATUS"
+        done
+        if ! _cg_remove_all; then
+                $_tap_done || not_ok "remove our cgroups" "left: $(for t in "${CG_TOP[@]}"; do find "$t" -type d 2>/dev/null; done)"
+        fi
+        if ! $_tap_done; then
+                ((status == 0)) || not_ok "the test runs to its end" \
+                        "exit status $status (143: stopped by SIGTERM, e.g. from the watchdog)"
+                if ((${#CG_TOP[@]})); then
+                        left=$(for t in "${CG_TOP[@]}"; do [[ -e "$t" ]] && echo "$t"; done)
+                        assert_eq "no $TAG cgroups left" "" "$left"
+                fi
+                left=$(awk -v w="$WORKDIR/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo)
+                assert_eq "no mounts of ours left" "" "$left"
+                if ((${#logs[@]})); then
+                        left=$(sanitizer_reports "${logs[@]}")
+                        assert_eq "no sanitizer reports from capfs" "" "$left"
+                fi
+        fi
+        if [[ -n "$WORKDIR" ]]; then
+                # Only when nothing is mounted below it: rm must never walk into a mount.
+                if ! awk -v w="$WORKDIR/" 'index($5, w) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+                        if ((_tap_failed)) || ((status)); then
+                                for f in "${logs[@]}"; do
+                                        [[ -s "$f" ]] && diag "--- $(basename "$f"):" "$(tail -n 20 "$f")"
+                                done
+                        fi
+                        for f in "$WORKDIR"/*/; do
+                                remove_lock_file "$f"
+                        done
+                        rm -rf --one-file-system "$WORKDIR"
+                fi
+        fi
+        if ! $_tap_done; then
+                printf '1..%d\n' "$_tap_count"
+                ((_tap_failed)) && exit 1
+        fi
+        exit "$status"
+}
