@@ -75,6 +75,8 @@ static void fill_stat(CapfsServer *srv, fuse_ino_t ino, const CapfsNodeAttr *att
         st->st_ino = ino;
         st->st_mode = type_bits(attr->type) | attr->perm;
         st->st_nlink = attr->type == CAPFS_NODE_DIR ? 2 : 1;
+        st->st_uid = attr->uid;
+        st->st_gid = attr->gid;
         st->st_size = (off_t) attr->size;
         st->st_blksize = 4096;
         st->st_atim = st->st_mtim = st->st_ctim = srv->started;
@@ -93,27 +95,36 @@ static int stat_path(fuse_req_t req, const char *path, CapfsNodeAttr *attr) {
         return capfs_node_stat(server_of(req)->host, ct, path, attr);
 }
 
-static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
+/* Gives the kernel an entry for @path, which exists for @ct; used by LOOKUP and MKDIR. */
+static void reply_entry(fuse_req_t req, const CapfsContainer *ct, const char *path) {
         CapfsServer *srv = server_of(req);
-        g_autofree char *dir = NULL, *path = NULL;
         struct fuse_entry_param entry = {0};
         CapfsNodeAttr attr;
         int r;
 
-        r = request_path(req, parent, &dir);
+        r = capfs_node_stat(srv->host, ct, path, &attr);
         if (r < 0)
                 return reply_errno(req, r);
-        path = child_path(dir, name);
-        r = stat_path(req, path, &attr);
-        if (r < 0)
-                return reply_errno(req, r);
-
         entry.ino = node_table_ref(srv->nodes, path);
         entry.attr_timeout = entry.entry_timeout = timeout_for(&attr);
         fill_stat(srv, entry.ino, &attr, &entry.attr);
         /* An interrupted lookup gives the kernel no reference to keep. */
         if (fuse_reply_entry(req, &entry) != 0)
                 node_table_forget(srv->nodes, entry.ino, 1);
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
+        g_autoptr(CapfsContainer) ct = NULL;
+        g_autofree char *dir = NULL, *path = NULL;
+        int r;
+
+        r = request_path(req, parent, &dir);
+        if (r >= 0)
+                r = request_container(req, &ct);
+        if (r < 0)
+                return reply_errno(req, r);
+        path = child_path(dir, name);
+        reply_entry(req, ct, path);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
@@ -144,17 +155,61 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 }
 
 /* Nothing served today may be changed: chmod, chown, truncate and utimes all end here. */
+static unsigned setattr_changes(int to_set) {
+        unsigned what = 0;
+
+        if (to_set & FUSE_SET_ATTR_SIZE)
+                what |= CAPFS_SETATTR_SIZE;
+        if (to_set & FUSE_SET_ATTR_MODE)
+                what |= CAPFS_SETATTR_MODE;
+        if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
+                what |= CAPFS_SETATTR_OWNER;
+        if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+                      FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME))
+                what |= CAPFS_SETATTR_TIMES;
+        return what;
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                        struct fuse_file_info *fi) {
+        CapfsServer *srv = server_of(req);
+        g_autoptr(CapfsContainer) ct = NULL;
         g_autofree char *path = NULL;
         CapfsNodeAttr node;
+        struct stat st;
         int r;
 
         r = request_path(req, ino, &path);
+        if (r >= 0)
+                r = request_container(req, &ct);
+        if (r >= 0)
+                r = capfs_node_setattr(srv->host, ct, path, setattr_changes(to_set),
+                                       (uint64_t) attr->st_size);
+        if (r >= 0)
+                r = capfs_node_stat(srv->host, ct, path, &node);
         if (r < 0)
                 return reply_errno(req, r);
-        r = stat_path(req, path, &node);
-        reply_errno(req, r < 0 ? r : -EACCES);
+        fill_stat(srv, ino, &node, &st);
+        fuse_reply_attr(req, &st, timeout_for(&node));
+}
+
+/* Extended attributes are never set through capfs; reading them is not offered at all. */
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+                        int flags) {
+        g_autoptr(CapfsContainer) ct = NULL;
+        g_autofree char *path = NULL;
+        int r;
+
+        r = request_path(req, ino, &path);
+        if (r >= 0)
+                r = request_container(req, &ct);
+        if (r >= 0)
+                r = capfs_node_setattr(server_of(req)->host, ct, path, CAPFS_SETATTR_XATTR, 0);
+        reply_errno(req, r < 0 ? r : -EIO);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name) {
+        op_setxattr(req, ino, name, NULL, 0, 0);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino) {
@@ -200,8 +255,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
                 r = capfs_node_stat(server_of(req)->host, ct, path, &attr);
         if (r >= 0 && attr.type == CAPFS_NODE_DIR)
                 r = -EISDIR;
-        if (r >= 0 && ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)))
-                r = capfs_node_write(server_of(req)->host, ct, path, NULL, 0);
+        if (r >= 0)
+                r = capfs_node_open(server_of(req)->host, ct, path, fi->flags);
         if (r < 0)
                 return reply_errno(req, r);
 
@@ -244,14 +299,17 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
                      struct fuse_file_info *fi) {
         FileHandle *fh = (FileHandle *) (uintptr_t) fi->fh;
         g_autoptr(CapfsContainer) ct = NULL;
+        ssize_t n;
         int r;
 
         r = request_container(req, &ct);
-        if (r >= 0)
-                r = capfs_node_write(server_of(req)->host, ct, fh->path, buf, size);
         if (r < 0)
                 return reply_errno(req, r);
-        fuse_reply_write(req, size);
+        /* Knobs take one whole value per write(2); the offset means nothing to them. */
+        n = capfs_node_write(server_of(req)->host, ct, fh->path, buf, size);
+        if (n < 0)
+                return reply_errno(req, (int) n);
+        fuse_reply_write(req, (size_t) n);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
@@ -332,31 +390,25 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
         fuse_reply_err(req, 0);
 }
 
-/* Creating, removing or renaming anything: the parent must exist for the caller, and then no. */
+/* Creating files, device nodes, links or renaming: never; fs/ says with which errno. */
 static void refuse_change(fuse_req_t req, fuse_ino_t parent) {
+        g_autoptr(CapfsContainer) ct = NULL;
         g_autofree char *path = NULL;
-        CapfsNodeAttr attr;
         int r;
 
         r = request_path(req, parent, &path);
         if (r >= 0)
-                r = stat_path(req, path, &attr);
-        reply_errno(req, r < 0 ? r : -EACCES);
+                r = request_container(req, &ct);
+        if (r >= 0)
+                r = capfs_node_refuse_change(server_of(req)->host, ct, path);
+        reply_errno(req, r < 0 ? r : -EIO);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev) {
         refuse_change(req, parent);
 }
 
-static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode) {
-        refuse_change(req, parent);
-}
-
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name) {
-        refuse_change(req, parent);
-}
-
-static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name) {
         refuse_change(req, parent);
 }
 
@@ -376,6 +428,38 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
                       struct fuse_file_info *fi) {
         refuse_change(req, parent);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode) {
+        g_autoptr(CapfsContainer) ct = NULL;
+        g_autofree char *dir = NULL, *path = NULL;
+        int r;
+
+        r = request_path(req, parent, &dir);
+        if (r >= 0)
+                r = request_container(req, &ct);
+        if (r < 0)
+                return reply_errno(req, r);
+        path = child_path(dir, name);
+        r = capfs_node_mkdir(server_of(req)->host, ct, path, mode);
+        if (r < 0)
+                return reply_errno(req, r);
+        reply_entry(req, ct, path);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name) {
+        g_autoptr(CapfsContainer) ct = NULL;
+        g_autofree char *dir = NULL, *path = NULL;
+        int r;
+
+        r = request_path(req, parent, &dir);
+        if (r >= 0)
+                r = request_container(req, &ct);
+        if (r < 0)
+                return reply_errno(req, r);
+        path = child_path(dir, name);
+        r = capfs_node_rmdir(server_of(req)->host, ct, path);
+        reply_errno(req, r < 0 ? r : 0);
 }
 
 const struct fuse_lowlevel_ops capfs_lowlevel_ops = {
@@ -400,4 +484,6 @@ const struct fuse_lowlevel_ops capfs_lowlevel_ops = {
         .readdir = op_readdir,
         .releasedir = op_releasedir,
         .create = op_create,
+        .setxattr = op_setxattr,
+        .removexattr = op_removexattr,
 };

@@ -94,6 +94,8 @@ typedef struct CapfsNodeAttr {
          * cache its entry or attributes. Content is never cached (every file is direct I/O).
          */
         bool per_caller;
+        uid_t uid; /* owner, as host ids: the kernel maps them into the caller's user namespace */
+        gid_t gid;
 } CapfsNodeAttr;
 
 typedef void (*CapfsDirFiller)(void *userdata, const char *name, CapfsNodeType type);
@@ -104,9 +106,34 @@ int capfs_node_readdir(CapfsHost *host, const CapfsContainer *ct, const char *pa
 /* Renders the whole content of a file for @ct; reads at any offset are served from it. */
 int capfs_node_read(CapfsHost *host, const CapfsContainer *ct, const char *path, GString *out);
 int capfs_node_readlink(CapfsHost *host, const CapfsContainer *ct, const char *path, GString *out);
-/* Every file served today is read-only: -EACCES, after the path itself was checked (-ENOENT). */
-int capfs_node_write(CapfsHost *host, const CapfsContainer *ct, const char *path, const char *data,
-                     size_t size);
+
+/*
+ * What may be done to a node. Each checks the path for the caller first (-ENOENT when it
+ * does not exist for them), then the policy: outside the views that allow changes, every
+ * change is -EACCES.
+ */
+/* Whether @path may be opened with open(2) @flags (O_ACCMODE, O_TRUNC). */
+int capfs_node_open(CapfsHost *host, const CapfsContainer *ct, const char *path, int flags);
+/* One write(2): the whole value, passed on as one write. Returns bytes written or -errno. */
+ssize_t capfs_node_write(CapfsHost *host, const CapfsContainer *ct, const char *path, const char *data,
+                         size_t size);
+
+typedef enum {
+        CAPFS_SETATTR_SIZE = 1 << 0, /* truncate; only to 0, as a shell's "echo x > knob" does */
+        CAPFS_SETATTR_MODE = 1 << 1,
+        CAPFS_SETATTR_OWNER = 1 << 2,
+        CAPFS_SETATTR_TIMES = 1 << 3,
+        CAPFS_SETATTR_XATTR = 1 << 4,
+} CapfsSetattr;
+int capfs_node_setattr(CapfsHost *host, const CapfsContainer *ct, const char *path, unsigned what,
+                       uint64_t size);
+int capfs_node_mkdir(CapfsHost *host, const CapfsContainer *ct, const char *path, mode_t mode);
+int capfs_node_rmdir(CapfsHost *host, const CapfsContainer *ct, const char *path);
+/*
+ * Creating a file, device node, symlink or hard link below @parent, or renaming in it, is
+ * never allowed; this says with which errno (-ENOENT when @parent does not exist for the caller).
+ */
+int capfs_node_refuse_change(CapfsHost *host, const CapfsContainer *ct, const char *parent);
 
 /*
  * Per-container load averages. The daemon owns the sampler and calls

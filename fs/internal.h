@@ -179,6 +179,32 @@ int capfs_render_proc_pressure_memory(const CapfsHost *host, const CapfsContaine
  */
 int capfs_cpuinfo_select(const char *text, size_t len, const CapfsCpuList *cpus, GString *out);
 
+/*
+ * A subtree served by a module of its own. @path is relative to the mount root; every
+ * callback gets the rest of the path below it ("" for its top). A NULL @changes, or a
+ * NULL member of it, refuses that change with -EACCES, like everywhere else.
+ */
+typedef struct CapfsSubtreeChanges {
+        int (*open)(const CapfsHost *, const CapfsContainer *, const char *, int flags);
+        ssize_t (*write)(const CapfsHost *, const CapfsContainer *, const char *, const char *, size_t);
+        int (*setattr)(const CapfsHost *, const CapfsContainer *, const char *, unsigned what,
+                       uint64_t size);
+        int (*mkdir)(const CapfsHost *, const CapfsContainer *, const char *, mode_t);
+        int (*rmdir)(const CapfsHost *, const CapfsContainer *, const char *);
+        int refused_errno; /* create, mknod, symlink, link and rename below the subtree */
+} CapfsSubtreeChanges;
+
+typedef struct CapfsSubtree {
+        const char *path;
+        int (*stat)(const CapfsHost *, const CapfsContainer *, const char *, CapfsNodeAttr *);
+        int (*readdir)(const CapfsHost *, const CapfsContainer *, const char *, CapfsDirFiller, void *);
+        int (*read)(const CapfsHost *, const CapfsContainer *, const char *, GString *);
+        int (*readlink)(const CapfsHost *, const CapfsContainer *, const char *, GString *);
+        const CapfsSubtreeChanges *changes;
+} CapfsSubtree;
+
+extern const CapfsSubtree capfs_sys_cpu_subtree;
+
 /* sys/devices/system/cpu: the host directory, cut to the container's CPUs and renumbered. */
 int capfs_sys_cpu_stat(const CapfsHost *host, const CapfsContainer *ct, const char *subpath,
                        CapfsNodeAttr *ret);

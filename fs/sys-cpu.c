@@ -378,3 +378,12 @@ int capfs_sys_cpu_readlink(const CapfsHost *host, const CapfsContainer *ct, cons
         g_string_append_len(out, target, n);
         return 0;
 }
+
+/* Read-only: CPUs cannot be brought on- or offline through capfs. */
+const CapfsSubtree capfs_sys_cpu_subtree = {
+        .path = "sys/devices/system/cpu",
+        .stat = capfs_sys_cpu_stat,
+        .readdir = capfs_sys_cpu_readdir,
+        .read = capfs_sys_cpu_read,
+        .readlink = capfs_sys_cpu_readlink,
+};

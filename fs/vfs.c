@@ -3,21 +3,13 @@
  * The tree under the mountpoint: the directories leading to the rendered files of
  * capfs_virtual_files[], and subtrees served by their own module (sys/devices/system/cpu).
  */
+#include <fcntl.h>
 #include <string.h>
 
 #include "internal.h"
 
-typedef struct CapfsSubtree {
-        const char *path;
-        int (*stat)(const CapfsHost *, const CapfsContainer *, const char *, CapfsNodeAttr *);
-        int (*readdir)(const CapfsHost *, const CapfsContainer *, const char *, CapfsDirFiller, void *);
-        int (*read)(const CapfsHost *, const CapfsContainer *, const char *, GString *);
-        int (*readlink)(const CapfsHost *, const CapfsContainer *, const char *, GString *);
-} CapfsSubtree;
-
-static const CapfsSubtree subtrees[] = {
-        {"sys/devices/system/cpu", capfs_sys_cpu_stat, capfs_sys_cpu_readdir, capfs_sys_cpu_read,
-         capfs_sys_cpu_readlink},
+static const CapfsSubtree *const subtrees[] = {
+        &capfs_sys_cpu_subtree,
 };
 
 /* Files whose rendering failed once; logged once each so a broken kernel file cannot flood the log. */
@@ -43,18 +35,18 @@ static bool is_component_prefix(const char *path, const char *full) {
 /* The subtree holding @path, and the rest of the path inside it ("" for its top). */
 static const CapfsSubtree *find_subtree(const char *path, const char **rest) {
         for (size_t i = 0; i < G_N_ELEMENTS(subtrees); i++) {
-                const char *top = subtrees[i].path;
+                const char *top = subtrees[i]->path;
                 size_t len = strlen(top);
 
                 if (strncmp(path, top, len) != 0)
                         continue;
                 if (path[len] == '\0') {
                         *rest = "";
-                        return &subtrees[i];
+                        return subtrees[i];
                 }
                 if (path[len] == '/') {
                         *rest = path + len + 1;
-                        return &subtrees[i];
+                        return subtrees[i];
                 }
         }
         return NULL;
@@ -66,7 +58,7 @@ static bool is_static_dir(const char *path) {
                 if (is_component_prefix(path, capfs_virtual_files[i].path))
                         return true;
         for (size_t i = 0; i < G_N_ELEMENTS(subtrees); i++)
-                if (is_component_prefix(path, subtrees[i].path))
+                if (is_component_prefix(path, subtrees[i]->path))
                         return true;
         return false;
 }
@@ -126,7 +118,7 @@ int capfs_node_readdir(CapfsHost *host, const CapfsContainer *ct, const char *pa
                 fill_child(path, capfs_virtual_files[i].path, seen, fill, userdata);
         for (size_t i = 0; i < G_N_ELEMENTS(subtrees); i++) {
                 /* A subtree's top is a directory even though nothing declared lies below it. */
-                g_autofree char *below = g_strconcat(subtrees[i].path, "/", NULL);
+                g_autofree char *below = g_strconcat(subtrees[i]->path, "/", NULL);
                 fill_child(path, below, seen, fill, userdata);
         }
         return 0;
@@ -167,15 +159,119 @@ int capfs_node_readlink(CapfsHost *host, const CapfsContainer *ct, const char *p
         return find_file(path) || is_static_dir(path) ? -EINVAL : -ENOENT;
 }
 
-int capfs_node_write(CapfsHost *host, const CapfsContainer *ct, const char *path, const char *data,
-                     size_t size) {
+/* The changes a subtree allows for @path, or NULL; the node must exist for the caller either way. */
+static const CapfsSubtreeChanges *changes_for(CapfsHost *host, const CapfsContainer *ct, const char *path,
+                                              const char **rest, CapfsNodeAttr *attr, int *error) {
+        const CapfsSubtree *sub;
+
+        *error = capfs_node_stat(host, ct, path, attr);
+        if (*error < 0)
+                return NULL;
+        sub = find_subtree(path, rest);
+        return sub ? sub->changes : NULL;
+}
+
+int capfs_node_open(CapfsHost *host, const CapfsContainer *ct, const char *path, int flags) {
+        bool writing = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+        const CapfsSubtreeChanges *changes;
+        const char *rest;
         CapfsNodeAttr attr;
         int r;
 
-        (void) data;
-        (void) size;
-        r = capfs_node_stat(host, ct, path, &attr);
+        changes = changes_for(host, ct, path, &rest, &attr, &r);
         if (r < 0)
                 return r;
-        return attr.type == CAPFS_NODE_DIR ? -EISDIR : -EACCES;
+        if (attr.type == CAPFS_NODE_DIR)
+                return writing ? -EISDIR : 0;
+        if (!writing)
+                return 0;
+        return changes && changes->open ? changes->open(host, ct, rest, flags) : -EACCES;
+}
+
+ssize_t capfs_node_write(CapfsHost *host, const CapfsContainer *ct, const char *path, const char *data,
+                         size_t size) {
+        const CapfsSubtreeChanges *changes;
+        const char *rest;
+        CapfsNodeAttr attr;
+        int r;
+
+        changes = changes_for(host, ct, path, &rest, &attr, &r);
+        if (r < 0)
+                return r;
+        if (attr.type == CAPFS_NODE_DIR)
+                return -EISDIR;
+        return changes && changes->write ? changes->write(host, ct, rest, data, size) : -EACCES;
+}
+
+int capfs_node_setattr(CapfsHost *host, const CapfsContainer *ct, const char *path, unsigned what,
+                       uint64_t size) {
+        const CapfsSubtreeChanges *changes;
+        const char *rest;
+        CapfsNodeAttr attr;
+        int r;
+
+        changes = changes_for(host, ct, path, &rest, &attr, &r);
+        if (r < 0)
+                return r;
+        return changes && changes->setattr ? changes->setattr(host, ct, rest, what, size) : -EACCES;
+}
+
+/* @path's parent must exist for the caller; @path itself is the subtree's business. */
+static const CapfsSubtreeChanges *changes_below(CapfsHost *host, const CapfsContainer *ct, const char *path,
+                                                const char **rest, int *error) {
+        g_autofree char *parent = g_path_get_dirname(path);
+        const CapfsSubtree *sub;
+        CapfsNodeAttr attr;
+
+        *error = capfs_node_stat(host, ct, g_str_equal(parent, ".") ? "" : parent, &attr);
+        if (*error < 0)
+                return NULL;
+        if (attr.type != CAPFS_NODE_DIR) {
+                *error = -ENOTDIR;
+                return NULL;
+        }
+        sub = find_subtree(path, rest);
+        return sub ? sub->changes : NULL;
+}
+
+int capfs_node_mkdir(CapfsHost *host, const CapfsContainer *ct, const char *path, mode_t mode) {
+        const CapfsSubtreeChanges *changes;
+        const char *rest;
+        CapfsNodeAttr attr;
+        int r;
+
+        changes = changes_below(host, ct, path, &rest, &r);
+        if (r < 0)
+                return r;
+        if (changes && changes->mkdir)
+                return changes->mkdir(host, ct, rest, mode);
+        return capfs_node_stat(host, ct, path, &attr) == 0 ? -EEXIST : -EACCES;
+}
+
+int capfs_node_rmdir(CapfsHost *host, const CapfsContainer *ct, const char *path) {
+        const CapfsSubtreeChanges *changes;
+        const char *rest;
+        CapfsNodeAttr attr;
+        int r;
+
+        changes = changes_for(host, ct, path, &rest, &attr, &r);
+        if (r < 0)
+                return r;
+        if (attr.type != CAPFS_NODE_DIR)
+                return -ENOTDIR;
+        return changes && changes->rmdir ? changes->rmdir(host, ct, rest) : -EACCES;
+}
+
+int capfs_node_refuse_change(CapfsHost *host, const CapfsContainer *ct, const char *parent) {
+        const CapfsSubtreeChanges *changes;
+        const char *rest;
+        CapfsNodeAttr attr;
+        int r;
+
+        changes = changes_for(host, ct, parent, &rest, &attr, &r);
+        if (r < 0)
+                return r;
+        if (attr.type != CAPFS_NODE_DIR)
+                return -ENOTDIR;
+        return changes && changes->refused_errno ? changes->refused_errno : -EACCES;
 }

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The served tree: which paths exist, what kind they are, and what may be done with them. */
+#include <fcntl.h>
+
 #include "fixture.h"
 
 static void collect(void *userdata, const char *name, CapfsNodeType type) {
@@ -77,11 +79,52 @@ static void test_nothing_is_writable(void) {
         g_autoptr(CapfsHost) host = fixture_host("v1", CAPFS_CPU_VIEW_QUOTA);
         g_autoptr(CapfsContainer) ct = fixture_container(host, 2000);
 
-        for (size_t i = 0; i < capfs_virtual_files_count; i++)
-                g_assert_cmpint(capfs_node_write(host, ct, capfs_virtual_files[i].path, "1", 1), ==,
-                                -EACCES);
+        for (size_t i = 0; i < capfs_virtual_files_count; i++) {
+                const char *path = capfs_virtual_files[i].path;
+
+                g_assert_cmpint(capfs_node_write(host, ct, path, "1", 1), ==, -EACCES);
+                g_assert_cmpint(capfs_node_open(host, ct, path, O_RDONLY), ==, 0);
+                g_assert_cmpint(capfs_node_open(host, ct, path, O_WRONLY), ==, -EACCES);
+                g_assert_cmpint(capfs_node_open(host, ct, path, O_RDWR), ==, -EACCES);
+                g_assert_cmpint(capfs_node_open(host, ct, path, O_RDONLY | O_TRUNC), ==, -EACCES);
+                g_assert_cmpint(capfs_node_setattr(host, ct, path, CAPFS_SETATTR_SIZE, 0), ==, -EACCES);
+                g_assert_cmpint(capfs_node_setattr(host, ct, path, CAPFS_SETATTR_MODE, 0), ==, -EACCES);
+                g_assert_cmpint(capfs_node_setattr(host, ct, path, CAPFS_SETATTR_OWNER, 0), ==, -EACCES);
+                g_assert_cmpint(capfs_node_setattr(host, ct, path, CAPFS_SETATTR_TIMES, 0), ==, -EACCES);
+                g_assert_cmpint(capfs_node_setattr(host, ct, path, CAPFS_SETATTR_XATTR, 0), ==, -EACCES);
+                g_assert_cmpint(capfs_node_rmdir(host, ct, path), ==, -ENOTDIR);
+                g_assert_cmpint(capfs_node_refuse_change(host, ct, path), ==, -ENOTDIR);
+        }
         g_assert_cmpint(capfs_node_write(host, ct, "proc/nope", "1", 1), ==, -ENOENT);
         g_assert_cmpint(capfs_node_write(host, ct, "proc", "1", 1), ==, -EISDIR);
+        g_assert_cmpint(capfs_node_open(host, ct, "proc/nope", O_RDONLY), ==, -ENOENT);
+        g_assert_cmpint(capfs_node_open(host, ct, "proc", O_RDONLY), ==, 0);
+        g_assert_cmpint(capfs_node_open(host, ct, "proc", O_WRONLY), ==, -EISDIR);
+        g_assert_cmpint(capfs_node_setattr(host, ct, "proc/nope", CAPFS_SETATTR_MODE, 0), ==, -ENOENT);
+        g_assert_cmpint(capfs_node_setattr(host, ct, "sys/devices/system/cpu/online", CAPFS_SETATTR_SIZE, 0),
+                        ==, -EACCES);
+        g_assert_cmpint(capfs_node_open(host, ct, "sys/devices/system/cpu/online", O_WRONLY), ==, -EACCES);
+        g_assert_cmpint(capfs_node_write(host, ct, "sys/devices/system/cpu/cpu0/online", "0", 1), ==,
+                        -EACCES);
+}
+
+static void test_no_tree_changes(void) {
+        g_autoptr(CapfsHost) host = fixture_host("v1", CAPFS_CPU_VIEW_QUOTA);
+        g_autoptr(CapfsContainer) ct = fixture_container(host, 2000);
+
+        g_assert_cmpint(capfs_node_mkdir(host, ct, "proc/new", 0755), ==, -EACCES);
+        g_assert_cmpint(capfs_node_mkdir(host, ct, "new", 0755), ==, -EACCES);
+        g_assert_cmpint(capfs_node_mkdir(host, ct, "sys/devices/system/cpu/cpu9", 0755), ==, -EACCES);
+        g_assert_cmpint(capfs_node_mkdir(host, ct, "proc", 0755), ==, -EEXIST);
+        g_assert_cmpint(capfs_node_mkdir(host, ct, "nope/new", 0755), ==, -ENOENT);
+        g_assert_cmpint(capfs_node_mkdir(host, ct, "proc/meminfo/new", 0755), ==, -ENOTDIR);
+        g_assert_cmpint(capfs_node_rmdir(host, ct, "proc"), ==, -EACCES);
+        g_assert_cmpint(capfs_node_rmdir(host, ct, "proc/pressure"), ==, -EACCES);
+        g_assert_cmpint(capfs_node_rmdir(host, ct, "proc/nope"), ==, -ENOENT);
+        g_assert_cmpint(capfs_node_refuse_change(host, ct, ""), ==, -EACCES);
+        g_assert_cmpint(capfs_node_refuse_change(host, ct, "proc"), ==, -EACCES);
+        g_assert_cmpint(capfs_node_refuse_change(host, ct, "sys/devices/system/cpu"), ==, -EACCES);
+        g_assert_cmpint(capfs_node_refuse_change(host, ct, "nope"), ==, -ENOENT);
 }
 
 static void test_read_kinds(void) {
@@ -128,6 +171,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/vfs/readdir", test_readdir);
         g_test_add_func("/vfs/stat", test_stat);
         g_test_add_func("/vfs/nothing-is-writable", test_nothing_is_writable);
+        g_test_add_func("/vfs/no-tree-changes", test_no_tree_changes);
         g_test_add_func("/vfs/read-kinds", test_read_kinds);
         g_test_add_func("/vfs/every-file-renders", test_every_file_renders);
         return g_test_run();
