@@ -54,6 +54,13 @@ static int request_path(fuse_req_t req, fuse_ino_t ino, char **ret) {
         return 0;
 }
 
+/* The path of @ino and the caller's container: what nearly every request starts with. */
+static int request_node(fuse_req_t req, fuse_ino_t ino, char **path, CapfsContainer **ct) {
+        int r = request_path(req, ino, path);
+
+        return r < 0 ? r : request_container(req, ct);
+}
+
 static char *child_path(const char *parent, const char *name) {
         return *parent ? g_strconcat(parent, "/", name, NULL) : g_strdup(name);
 }
@@ -118,9 +125,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
         g_autofree char *dir = NULL, *path = NULL;
         int r;
 
-        r = request_path(req, parent, &dir);
-        if (r >= 0)
-                r = request_container(req, &ct);
+        r = request_node(req, parent, &dir, &ct);
         if (r < 0)
                 return reply_errno(req, r);
         path = child_path(dir, name);
@@ -179,9 +184,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
         struct stat st;
         int r;
 
-        r = request_path(req, ino, &path);
-        if (r >= 0)
-                r = request_container(req, &ct);
+        r = request_node(req, ino, &path, &ct);
         if (r >= 0)
                 r = capfs_node_setattr(srv->host, ct, path, setattr_changes(to_set),
                                        (uint64_t) attr->st_size);
@@ -200,9 +203,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
         g_autofree char *path = NULL;
         int r;
 
-        r = request_path(req, ino, &path);
-        if (r >= 0)
-                r = request_container(req, &ct);
+        r = request_node(req, ino, &path, &ct);
         if (r >= 0)
                 r = capfs_node_setattr(server_of(req)->host, ct, path, CAPFS_SETATTR_XATTR, 0);
         reply_errno(req, r < 0 ? r : -EIO);
@@ -218,9 +219,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino) {
         g_autofree char *path = NULL;
         int r;
 
-        r = request_path(req, ino, &path);
-        if (r >= 0)
-                r = request_container(req, &ct);
+        r = request_node(req, ino, &path, &ct);
         if (r >= 0)
                 r = capfs_node_readlink(server_of(req)->host, ct, path, target);
         if (r < 0)
@@ -248,9 +247,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
         CapfsNodeAttr attr;
         int r;
 
-        r = request_path(req, ino, &path);
-        if (r >= 0)
-                r = request_container(req, &ct);
+        r = request_node(req, ino, &path, &ct);
         if (r >= 0)
                 r = capfs_node_stat(server_of(req)->host, ct, path, &attr);
         if (r >= 0 && attr.type == CAPFS_NODE_DIR)
@@ -340,9 +337,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         DirHandle *dh;
         int r;
 
-        r = request_path(req, ino, &path);
-        if (r >= 0)
-                r = request_container(req, &ct);
+        r = request_node(req, ino, &path, &ct);
         if (r < 0)
                 return reply_errno(req, r);
 
@@ -396,9 +391,7 @@ static void refuse_change(fuse_req_t req, fuse_ino_t parent) {
         g_autofree char *path = NULL;
         int r;
 
-        r = request_path(req, parent, &path);
-        if (r >= 0)
-                r = request_container(req, &ct);
+        r = request_node(req, parent, &path, &ct);
         if (r >= 0)
                 r = capfs_node_refuse_change(server_of(req)->host, ct, path);
         reply_errno(req, r < 0 ? r : -EIO);
@@ -435,9 +428,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
         g_autofree char *dir = NULL, *path = NULL;
         int r;
 
-        r = request_path(req, parent, &dir);
-        if (r >= 0)
-                r = request_container(req, &ct);
+        r = request_node(req, parent, &dir, &ct);
         if (r < 0)
                 return reply_errno(req, r);
         path = child_path(dir, name);
@@ -452,9 +443,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name) {
         g_autofree char *dir = NULL, *path = NULL;
         int r;
 
-        r = request_path(req, parent, &dir);
-        if (r >= 0)
-                r = request_container(req, &ct);
+        r = request_node(req, parent, &dir, &ct);
         if (r < 0)
                 return reply_errno(req, r);
         path = child_path(dir, name);

@@ -159,119 +159,102 @@ int capfs_node_readlink(CapfsHost *host, const CapfsContainer *ct, const char *p
         return find_file(path) || is_static_dir(path) ? -EINVAL : -ENOENT;
 }
 
-/* The changes a subtree allows for @path, or NULL; the node must exist for the caller either way. */
-static const CapfsSubtreeChanges *changes_for(CapfsHost *host, const CapfsContainer *ct, const char *path,
-                                              const char **rest, CapfsNodeAttr *attr, int *error) {
-        const CapfsSubtree *sub;
+/* A node a change is asked for: what it is for the caller, and the changes its subtree allows. */
+typedef struct ChangeTarget {
+        CapfsNodeAttr attr;
+        const CapfsSubtreeChanges *changes; /* NULL: nothing may change */
+        const char *rest; /* the path inside the subtree */
+} ChangeTarget;
 
-        *error = capfs_node_stat(host, ct, path, attr);
-        if (*error < 0)
-                return NULL;
-        sub = find_subtree(path, rest);
-        return sub ? sub->changes : NULL;
+static int change_target(CapfsHost *host, const CapfsContainer *ct, const char *path, ChangeTarget *ret) {
+        const CapfsSubtree *sub;
+        int r;
+
+        r = capfs_node_stat(host, ct, path, &ret->attr);
+        if (r < 0)
+                return r;
+        sub = find_subtree(path, &ret->rest);
+        ret->changes = sub ? sub->changes : NULL;
+        return 0;
 }
 
 int capfs_node_open(CapfsHost *host, const CapfsContainer *ct, const char *path, int flags) {
         bool writing = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
-        const CapfsSubtreeChanges *changes;
-        const char *rest;
-        CapfsNodeAttr attr;
+        ChangeTarget t;
         int r;
 
-        changes = changes_for(host, ct, path, &rest, &attr, &r);
+        r = change_target(host, ct, path, &t);
         if (r < 0)
                 return r;
-        if (attr.type == CAPFS_NODE_DIR)
+        if (t.attr.type == CAPFS_NODE_DIR)
                 return writing ? -EISDIR : 0;
         if (!writing)
                 return 0;
-        return changes && changes->open ? changes->open(host, ct, rest, flags) : -EACCES;
+        return t.changes && t.changes->open ? t.changes->open(host, ct, t.rest, flags) : -EACCES;
 }
 
 ssize_t capfs_node_write(CapfsHost *host, const CapfsContainer *ct, const char *path, const char *data,
                          size_t size) {
-        const CapfsSubtreeChanges *changes;
-        const char *rest;
-        CapfsNodeAttr attr;
+        ChangeTarget t;
         int r;
 
-        changes = changes_for(host, ct, path, &rest, &attr, &r);
+        r = change_target(host, ct, path, &t);
         if (r < 0)
                 return r;
-        if (attr.type == CAPFS_NODE_DIR)
+        if (t.attr.type == CAPFS_NODE_DIR)
                 return -EISDIR;
-        return changes && changes->write ? changes->write(host, ct, rest, data, size) : -EACCES;
+        return t.changes && t.changes->write ? t.changes->write(host, ct, t.rest, data, size) : -EACCES;
 }
 
 int capfs_node_setattr(CapfsHost *host, const CapfsContainer *ct, const char *path, unsigned what,
                        uint64_t size) {
-        const CapfsSubtreeChanges *changes;
-        const char *rest;
-        CapfsNodeAttr attr;
+        ChangeTarget t;
         int r;
 
-        changes = changes_for(host, ct, path, &rest, &attr, &r);
+        r = change_target(host, ct, path, &t);
         if (r < 0)
                 return r;
-        return changes && changes->setattr ? changes->setattr(host, ct, rest, what, size) : -EACCES;
-}
-
-/* @path's parent must exist for the caller; @path itself is the subtree's business. */
-static const CapfsSubtreeChanges *changes_below(CapfsHost *host, const CapfsContainer *ct, const char *path,
-                                                const char **rest, int *error) {
-        g_autofree char *parent = g_path_get_dirname(path);
-        const CapfsSubtree *sub;
-        CapfsNodeAttr attr;
-
-        *error = capfs_node_stat(host, ct, g_str_equal(parent, ".") ? "" : parent, &attr);
-        if (*error < 0)
-                return NULL;
-        if (attr.type != CAPFS_NODE_DIR) {
-                *error = -ENOTDIR;
-                return NULL;
-        }
-        sub = find_subtree(path, rest);
-        return sub ? sub->changes : NULL;
+        return t.changes && t.changes->setattr ? t.changes->setattr(host, ct, t.rest, what, size) : -EACCES;
 }
 
 int capfs_node_mkdir(CapfsHost *host, const CapfsContainer *ct, const char *path, mode_t mode) {
-        const CapfsSubtreeChanges *changes;
-        const char *rest;
+        g_autofree char *parent = g_path_get_dirname(path);
+        ChangeTarget t;
         CapfsNodeAttr attr;
         int r;
 
-        changes = changes_below(host, ct, path, &rest, &r);
+        /* The parent must exist for the caller; the new name itself is the subtree's business. */
+        r = change_target(host, ct, g_str_equal(parent, ".") ? "" : parent, &t);
         if (r < 0)
                 return r;
-        if (changes && changes->mkdir)
-                return changes->mkdir(host, ct, rest, mode);
+        if (t.attr.type != CAPFS_NODE_DIR)
+                return -ENOTDIR;
+        const CapfsSubtree *sub = find_subtree(path, &t.rest);
+        if (sub && sub->changes && sub->changes->mkdir)
+                return sub->changes->mkdir(host, ct, t.rest, mode);
         return capfs_node_stat(host, ct, path, &attr) == 0 ? -EEXIST : -EACCES;
 }
 
 int capfs_node_rmdir(CapfsHost *host, const CapfsContainer *ct, const char *path) {
-        const CapfsSubtreeChanges *changes;
-        const char *rest;
-        CapfsNodeAttr attr;
+        ChangeTarget t;
         int r;
 
-        changes = changes_for(host, ct, path, &rest, &attr, &r);
+        r = change_target(host, ct, path, &t);
         if (r < 0)
                 return r;
-        if (attr.type != CAPFS_NODE_DIR)
+        if (t.attr.type != CAPFS_NODE_DIR)
                 return -ENOTDIR;
-        return changes && changes->rmdir ? changes->rmdir(host, ct, rest) : -EACCES;
+        return t.changes && t.changes->rmdir ? t.changes->rmdir(host, ct, t.rest) : -EACCES;
 }
 
 int capfs_node_refuse_change(CapfsHost *host, const CapfsContainer *ct, const char *parent) {
-        const CapfsSubtreeChanges *changes;
-        const char *rest;
-        CapfsNodeAttr attr;
+        ChangeTarget t;
         int r;
 
-        changes = changes_for(host, ct, parent, &rest, &attr, &r);
+        r = change_target(host, ct, parent, &t);
         if (r < 0)
                 return r;
-        if (attr.type != CAPFS_NODE_DIR)
+        if (t.attr.type != CAPFS_NODE_DIR)
                 return -ENOTDIR;
-        return changes && changes->refused_errno ? changes->refused_errno : -EACCES;
+        return t.changes && t.changes->refused_errno ? t.changes->refused_errno : -EACCES;
 }
