@@ -48,18 +48,17 @@ static pid_t find_init_by_ancestry(const CapfsHost *host, pid_t pid, const char 
         g_autoptr(GString) stat = g_string_new(NULL);
 
         for (unsigned depth = 0; depth < 4096 && pid > 0; depth++) {
-                char ns[64], state;
-                pid_t ppid;
-                uint64_t start;
+                CapfsPidStat parsed;
+                char ns[64];
 
                 if (read_pidns(host, pid, ns, sizeof(ns)) < 0 || !g_str_equal(ns, pidns))
                         return 0;
                 if (is_namespace_init(host, pid))
                         return pid;
                 if (capfs_read_proc_pid(host, pid, "stat", stat) < 0 ||
-                    capfs_parse_pid_stat(stat->str, stat->len, &state, &ppid, &start) < 0)
+                    capfs_parse_pid_stat(stat->str, stat->len, &parsed) < 0)
                         return 0;
-                pid = ppid;
+                pid = parsed.ppid;
         }
         return 0;
 }
@@ -169,8 +168,8 @@ static int read_cgroups(const CapfsHost *host, CapfsContainer *ct) {
 int capfs_container_resolve(CapfsHost *host, pid_t caller, CapfsContainer **ret) {
         g_autoptr(CapfsContainer) ct = g_new0(CapfsContainer, 1);
         g_autoptr(GString) stat = g_string_new(NULL);
-        char pidns[64], state;
-        pid_t ppid;
+        CapfsPidStat init_stat;
+        char pidns[64];
         int r;
 
         if (caller <= 0)
@@ -191,9 +190,10 @@ int capfs_container_resolve(CapfsHost *host, pid_t caller, CapfsContainer **ret)
         r = capfs_read_proc_pid(host, ct->init_pid, "stat", stat);
         if (r < 0)
                 return r == -ENOENT ? -ESRCH : r;
-        r = capfs_parse_pid_stat(stat->str, stat->len, &state, &ppid, &ct->init_start_ticks);
+        r = capfs_parse_pid_stat(stat->str, stat->len, &init_stat);
         if (r < 0)
                 return r;
+        ct->init_start_ticks = init_stat.starttime;
 
         *ret = g_steal_pointer(&ct);
         return 0;

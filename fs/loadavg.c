@@ -426,8 +426,8 @@ static void count_task(ScanState *s, ProcessInfo *proc, pid_t tid, char state) {
  */
 static void scan_process(ScanState *s, pid_t pid) {
         ProcessInfo proc = {.pid = pid};
-        char path[NAME_MAX + 32], stat[1024], state;
-        unsigned threads;
+        char path[NAME_MAX + 32], stat[1024];
+        CapfsPidStat parsed;
         ssize_t n;
         int fd;
         DIR *tasks;
@@ -435,10 +435,10 @@ static void scan_process(ScanState *s, pid_t pid) {
 
         snprintf(path, sizeof(path), "%d/task/%d/stat", (int) pid, (int) pid);
         n = read_small_at(s->host->proc_fd, path, stat, sizeof(stat));
-        if (n < 0 || capfs_parse_task_stat(stat, (size_t) n, &state, &threads) < 0)
+        if (n < 0 || capfs_parse_pid_stat(stat, (size_t) n, &parsed) < 0)
                 return; /* exited meanwhile, or its main thread did */
-        count_task(s, &proc, pid, state);
-        if (threads == 1)
+        count_task(s, &proc, pid, parsed.state);
+        if (parsed.num_threads == 1)
                 goto out;
 
         snprintf(path, sizeof(path), "%d/task", (int) pid);
@@ -457,9 +457,9 @@ static void scan_process(ScanState *s, pid_t pid) {
                         continue;
                 snprintf(path, sizeof(path), "%s/stat", de->d_name);
                 n = read_small_at(dirfd(tasks), path, stat, sizeof(stat));
-                if (n < 0 || capfs_parse_task_stat(stat, (size_t) n, &state, &threads) < 0)
+                if (n < 0 || capfs_parse_pid_stat(stat, (size_t) n, &parsed) < 0)
                         continue;
-                count_task(s, &proc, tid, state);
+                count_task(s, &proc, tid, parsed.state);
         }
         closedir(tasks);
 out:

@@ -59,9 +59,17 @@ int capfs_parse_proc_cgroup(const char *buf, size_t len, GHashTable **ret);
  */
 int capfs_parse_status_nspid(const char *buf, size_t len, pid_t *innermost, unsigned *levels);
 
-/* /proc/PID/stat: field 4 (ppid), field 3 (state) and field 22 (starttime), past the "(comm)" that may hold
- * anything. */
-int capfs_parse_pid_stat(const char *buf, size_t len, char *state, pid_t *ppid, uint64_t *starttime);
+/*
+ * /proc/PID/stat and /proc/PID/task/TID/stat: the fields capfs needs, read past the "(comm)"
+ * that may hold anything. num_threads counts the whole process's threads and is never 0.
+ */
+typedef struct CapfsPidStat {
+        char state; /* field 3 */
+        pid_t ppid; /* field 4 */
+        unsigned num_threads; /* field 20 */
+        uint64_t starttime; /* field 22, clock ticks after boot */
+} CapfsPidStat;
+int capfs_parse_pid_stat(const char *buf, size_t len, CapfsPidStat *ret);
 
 /*
  * Nested keyed lines, "MAJ:MIN key=value key=value" (io.stat) and the v1 blkio form
@@ -74,12 +82,6 @@ int capfs_parse_io_stat(const char *buf, size_t len, GHashTable **ret);
 int capfs_parse_blkio(const char *buf, size_t len, GHashTable **ret);
 
 /* "some avg10=0.00 avg60=0.00 avg300=0.00 total=0" lines are used verbatim; only checked. */
-
-/*
- * /proc/PID/stat or /proc/PID/task/TID/stat for the load sampler: field 3 (state) and
- * field 20 (num_threads, the thread count of the whole process; never 0).
- */
-int capfs_parse_task_stat(const char *buf, size_t len, char *state, unsigned *threads);
 
 /*
  * /proc/diskstats: "MAJ MIN NAME n n n ..." per device, in the kernel's order. @counters is

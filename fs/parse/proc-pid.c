@@ -68,12 +68,12 @@ static int skip_stat_field(CapfsScan *s) {
         return capfs_scan_u64(s, &ignored);
 }
 
-int capfs_parse_pid_stat(const char *buf, size_t len, char *state, pid_t *ppid, uint64_t *starttime) {
+int capfs_parse_pid_stat(const char *buf, size_t len, CapfsPidStat *ret) {
         CapfsScan s = capfs_scan_init(buf, len);
+        CapfsPidStat stat = {0};
         const char *comm_end;
-        pid_t pid, parent;
-        uint64_t start;
-        char st;
+        uint64_t threads;
+        pid_t pid;
         int r;
 
         r = scan_pid(&s, &pid);
@@ -92,31 +92,38 @@ int capfs_parse_pid_stat(const char *buf, size_t len, char *state, pid_t *ppid, 
 
         if (!capfs_scan_char(&s, ' ') || capfs_scan_eof(&s) || capfs_scan_is_space(*s.pos))
                 return -EINVAL;
-        st = *s.pos++;
+        stat.state = *s.pos++;
         if (!capfs_scan_char(&s, ' '))
                 return -EINVAL;
-        r = scan_pid(&s, &parent);
+        r = scan_pid(&s, &stat.ppid);
         if (r < 0)
                 return r;
-        /* Fields 5 (pgrp) to 21 (itrealvalue) lie between ppid and starttime. */
-        for (unsigned field = 5; field <= 21; field++) {
+        /* Fields 5 (pgrp) to 19 (nice) lie between ppid and num_threads. */
+        for (unsigned field = 5; field <= 19; field++) {
                 r = skip_stat_field(&s);
                 if (r < 0)
                         return r;
         }
         if (!capfs_scan_char(&s, ' '))
                 return -EINVAL;
-        r = capfs_scan_u64(&s, &start);
+        r = capfs_scan_u64(&s, &threads);
+        if (r < 0)
+                return r;
+        if (threads == 0 || threads > UINT32_MAX)
+                return -EINVAL;
+        stat.num_threads = (unsigned) threads;
+        /* Field 21, itrealvalue. */
+        r = skip_stat_field(&s);
+        if (r < 0)
+                return r;
+        if (!capfs_scan_char(&s, ' '))
+                return -EINVAL;
+        r = capfs_scan_u64(&s, &stat.starttime);
         if (r < 0)
                 return r;
         if (!capfs_scan_eof(&s) && !capfs_scan_is_space(*s.pos))
                 return -EINVAL;
 
-        if (state)
-                *state = st;
-        if (ppid)
-                *ppid = parent;
-        if (starttime)
-                *starttime = start;
+        *ret = stat;
         return 0;
 }

@@ -264,51 +264,6 @@ static void test_parse_diskstats(void) {
         g_assert_cmpint(capfs_parse_diskstats(twenty, 40, &lines), ==, -EINVAL);
 }
 
-/* ---- the sampler's /proc/PID/stat parser ---- */
-
-static void test_parse_task_stat(void) {
-        /* A real-time thread (priority -51), niced, and a name that fakes the fields after it. */
-        static const char rt[] =
-                "812 (irq/9-acpi) S 2 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 -51 0 1 0 37 0 0 "
-                "18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 17 0 50 1 0 0 0 0 0 0 0 0 0 "
-                "0 0\n";
-        static const char tricky[] =
-                "2002 (a) R 1 2 3 ) D 2000 2001 2001 0 -1 4194560 100 0 0 0 1 2 0 0 39 19 "
-                "42 0 30150 2445312 220\n";
-        static const char *const malformed[] = {
-                "",
-                "2002",
-                "2002 (sh R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18\n", /* no ")" */
-                "2002 (sh)  R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18\n", /* two spaces */
-                "2002 (sh) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n", /* no field 20 */
-                "2002 (sh) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 0 18\n", /* 0 threads */
-                "2002 (sh) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 3x 18\n",
-                "2002 (sh) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 4294967296 18\n",
-                "-2002 (sh) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 1 18\n",
-        };
-        char state = 0;
-        unsigned threads = 0;
-
-        g_assert_cmpint(capfs_parse_task_stat(rt, strlen(rt), &state, &threads), ==, 0);
-        g_assert_cmpint(state, ==, 'S');
-        g_assert_cmpuint(threads, ==, 1);
-        g_assert_cmpint(capfs_parse_task_stat(tricky, strlen(tricky), &state, &threads), ==, 0);
-        g_assert_cmpint(state, ==, 'D');
-        g_assert_cmpuint(threads, ==, 42);
-
-        for (size_t i = 0; i < G_N_ELEMENTS(malformed); i++) {
-                state = 'x';
-                threads = 7;
-                g_assert_cmpint(capfs_parse_task_stat(malformed[i], strlen(malformed[i]), &state, &threads),
-                                <, 0);
-                /* Nothing is stored on failure. */
-                g_assert_cmpint(state, ==, 'x');
-                g_assert_cmpuint(threads, ==, 7);
-        }
-        /* The length bounds the parse: the same line cut before field 20 is short of it. */
-        g_assert_cmpint(capfs_parse_task_stat(tricky, 60, &state, &threads), ==, -EINVAL);
-}
-
 /* ---- proc/pressure/{cpu,io,memory} ---- */
 
 static const struct {
@@ -825,7 +780,6 @@ int main(int argc, char **argv) {
         g_test_add_func("/io/diskstats/missing", test_diskstats_missing);
         g_test_add_func("/io/diskstats/fallback-files", test_diskstats_fallback_files);
         g_test_add_func("/io/diskstats/parse", test_parse_diskstats);
-        g_test_add_func("/io/loadavg/parse-stat", test_parse_task_stat);
         g_test_add_func("/io/pressure/golden", test_pressure_golden);
         g_test_add_func("/io/pressure/values", test_pressure_values);
         g_test_add_func("/io/pressure/missing", test_pressure_missing);

@@ -534,35 +534,33 @@ static void test_nspid_optional_outputs(void) {
         g_assert_cmpint(pid, ==, 3);
 }
 
-static int parse_pid_stat(const char *text, size_t len, char *state, pid_t *ppid, uint64_t *start) {
+static int parse_pid_stat(const char *text, size_t len, CapfsPidStat *ret) {
         g_autofree char *copy = exact_copy(text, len);
 
-        return capfs_parse_pid_stat(copy, len, state, ppid, start);
+        return capfs_parse_pid_stat(copy, len, ret);
 }
 
 static void check_pid_stat(const char *text, size_t len, char expected_state, pid_t expected_ppid,
                            uint64_t expected_start) {
-        char state = 0;
-        pid_t ppid = 0;
-        uint64_t start = 0;
+        CapfsPidStat stat = {0};
 
         g_test_message("stat %.*s", (int) len, text);
-        g_assert_cmpint(parse_pid_stat(text, len, &state, &ppid, &start), ==, 0);
-        g_assert_cmpint(state, ==, expected_state);
-        g_assert_cmpint(ppid, ==, expected_ppid);
-        g_assert_cmpuint(start, ==, expected_start);
+        g_assert_cmpint(parse_pid_stat(text, len, &stat), ==, 0);
+        g_assert_cmpint(stat.state, ==, expected_state);
+        g_assert_cmpint(stat.ppid, ==, expected_ppid);
+        g_assert_cmpuint(stat.starttime, ==, expected_start);
 }
 
 static void check_pid_stat_error(const char *text, size_t len, int expected) {
-        char state = 'Q';
-        pid_t ppid = 77;
-        uint64_t start = 77;
+        CapfsPidStat stat = {.state = 'Q', .ppid = 77, .num_threads = 77, .starttime = 77};
 
         g_test_message("stat %.*s", (int) len, text);
-        g_assert_cmpint(parse_pid_stat(text, len, &state, &ppid, &start), ==, expected);
-        g_assert_cmpint(state, ==, 'Q');
-        g_assert_cmpint(ppid, ==, 77);
-        g_assert_cmpuint(start, ==, 77);
+        g_assert_cmpint(parse_pid_stat(text, len, &stat), ==, expected);
+        /* Nothing is stored on failure. */
+        g_assert_cmpint(stat.state, ==, 'Q');
+        g_assert_cmpint(stat.ppid, ==, 77);
+        g_assert_cmpuint(stat.num_threads, ==, 77);
+        g_assert_cmpuint(stat.starttime, ==, 77);
 }
 
 static void test_pid_stat(void) {
@@ -623,13 +621,34 @@ static void test_pid_stat_malformed(void) {
                        strlen("42 (sh) S 7 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 30"), 'S', 7, 30);
 }
 
-static void test_pid_stat_optional_outputs(void) {
-        pid_t ppid = 0;
+/* Field 20 tells the load sampler whether a process's other threads need reading at all. */
+static void test_pid_stat_threads(void) {
+        CapfsPidStat stat = {0};
 
-        g_assert_cmpint(parse_pid_stat(TEXT("42 (sh) S 7 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 300\n"), NULL,
-                                       &ppid, NULL),
-                        ==, 0);
-        g_assert_cmpint(ppid, ==, 7);
+        /* A real-time kernel thread (priority -51). */
+        g_assert_cmpint(
+                parse_pid_stat(TEXT("812 (irq/9-acpi) S 2 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 -51 0 1 0 37 0 0 "
+                                    "18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 17 0 50 1\n"),
+                               &stat),
+                ==, 0);
+        g_assert_cmpint(stat.state, ==, 'S');
+        g_assert_cmpuint(stat.num_threads, ==, 1);
+        /* A niced worker of 42 threads whose name fakes the fields after it. */
+        g_assert_cmpint(
+                parse_pid_stat(TEXT("2002 (a) R 1 2 3 ) D 2000 2001 2001 0 -1 4194560 100 0 0 0 1 2 0 0 "
+                                    "39 19 42 0 30150 2445312 220\n"),
+                               &stat),
+                ==, 0);
+        g_assert_cmpint(stat.state, ==, 'D');
+        g_assert_cmpint(stat.ppid, ==, 2000);
+        g_assert_cmpuint(stat.num_threads, ==, 42);
+        g_assert_cmpuint(stat.starttime, ==, 30150);
+
+        check_pid_stat_error(TEXT("2002 (sh) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 0 0 300\n"), -EINVAL);
+        check_pid_stat_error(TEXT("2002 (sh) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 3x 0 300\n"), -EINVAL);
+        check_pid_stat_error(TEXT("2002 (sh) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 4294967296 0 300\n"),
+                             -EINVAL);
+        check_pid_stat_error(TEXT("-2002 (sh) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 1 0 300\n"), -EINVAL);
 }
 
 static GHashTable *parse_devices(int (*parser)(const char *, size_t, GHashTable **), const char *text,
@@ -849,7 +868,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/parse/pid-stat/values", test_pid_stat);
         g_test_add_func("/parse/pid-stat/hostile-comm", test_pid_stat_hostile_comm);
         g_test_add_func("/parse/pid-stat/malformed", test_pid_stat_malformed);
-        g_test_add_func("/parse/pid-stat/optional-outputs", test_pid_stat_optional_outputs);
+        g_test_add_func("/parse/pid-stat/threads", test_pid_stat_threads);
         g_test_add_func("/parse/io-stat/values", test_io_stat);
         g_test_add_func("/parse/io-stat/odd-pairs", test_io_stat_odd_pairs);
         g_test_add_func("/parse/io-stat/empty", test_io_stat_empty);
