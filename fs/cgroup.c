@@ -72,3 +72,14 @@ int capfs_cgroup_min_limit(const CapfsHost *host, const CapfsContainer *ct, Capf
         *ret = lowest;
         return 0;
 }
+
+int capfs_cgroup_read_keyed(const CapfsHost *host, const CapfsContainer *ct, CapfsController ctrl,
+                            const char *knob, GHashTable **ret) {
+        g_autoptr(GString) buf = g_string_new(NULL);
+        int r;
+
+        r = capfs_cgroup_read(host, ct, ctrl, knob, buf);
+        if (r < 0)
+                return r;
+        return capfs_parse_keyed_u64(buf->str, buf->len, ret);
+}

@@ -28,6 +28,9 @@ int capfs_read_proc_pid(const CapfsHost *host, pid_t pid, const char *name, GStr
 /* Reads @knob of the container's cgroup in hierarchy @ctrl. -ENOENT when the host lacks it. */
 int capfs_cgroup_read(const CapfsHost *host, const CapfsContainer *ct, CapfsController ctrl,
                       const char *knob, GString *out);
+/* Reads a "key value" knob (memory.stat, cpu.stat) of the container's cgroup into a table (see parse.h). */
+int capfs_cgroup_read_keyed(const CapfsHost *host, const CapfsContainer *ct, CapfsController ctrl,
+                            const char *knob, GHashTable **ret);
 /* Reads @knob of the cgroup at absolute @cgpath ("/a/b") in hierarchy @ctrl. */
 int capfs_cgroup_read_path(const CapfsHost *host, CapfsController ctrl, const char *cgpath, const char *knob,
                            GString *out);
@@ -145,6 +148,9 @@ typedef struct CapfsMemory {
  */
 int capfs_container_memory(const CapfsHost *host, const CapfsContainer *ct, GHashTable *host_meminfo,
                            CapfsMemory *ret);
+/* Reads the host's /proc/meminfo into @host_meminfo (for the renderer to follow) and computes from it. */
+int capfs_container_memory_read(const CapfsHost *host, const CapfsContainer *ct, GString *host_meminfo,
+                                CapfsMemory *ret);
 
 /* ---- the declared table of virtual files ---- */
 

@@ -195,14 +195,10 @@ static int container_swap_usage(const CapfsHost *host, const CapfsContainer *ct,
 
 static int read_memory_stat(const CapfsHost *host, const CapfsContainer *ct, const MemoryKnobs *knobs,
                             CapfsMemory *mem) {
-        g_autoptr(GString) buf = g_string_new(NULL);
         g_autoptr(GHashTable) stat = NULL;
         int r;
 
-        r = capfs_cgroup_read(host, ct, knobs->ctrl, "memory.stat", buf);
-        if (r < 0)
-                return r;
-        r = capfs_parse_keyed_u64(buf->str, buf->len, &stat);
+        r = capfs_cgroup_read_keyed(host, ct, knobs->ctrl, "memory.stat", &stat);
         if (r < 0)
                 return r;
         if (!capfs_keyed_get(stat, knobs->cache_key, NULL))
@@ -314,4 +310,18 @@ int capfs_container_memory(const CapfsHost *host, const CapfsContainer *ct, GHas
 
         *ret = mem;
         return 0;
+}
+
+int capfs_container_memory_read(const CapfsHost *host, const CapfsContainer *ct, GString *host_meminfo,
+                                CapfsMemory *ret) {
+        g_autoptr(GHashTable) host_values = NULL;
+        int r;
+
+        r = capfs_read_file_at(host->proc_fd, "meminfo", host_meminfo);
+        if (r < 0)
+                return r;
+        r = capfs_parse_keyed_u64(host_meminfo->str, host_meminfo->len, &host_values);
+        if (r < 0)
+                return r;
+        return capfs_container_memory(host, ct, host_values, ret);
 }

@@ -51,17 +51,10 @@ static const MeminfoLine *find_line(const MeminfoLine *lines, size_t n, const ch
 
 int capfs_render_proc_meminfo(const CapfsHost *host, const CapfsContainer *ct, GString *out) {
         g_autoptr(GString) host_text = g_string_new(NULL);
-        g_autoptr(GHashTable) host_values = NULL;
         CapfsMemory m;
         int r;
 
-        r = capfs_read_file_at(host->proc_fd, "meminfo", host_text);
-        if (r < 0)
-                return r;
-        r = capfs_parse_keyed_u64(host_text->str, host_text->len, &host_values);
-        if (r < 0)
-                return r;
-        r = capfs_container_memory(host, ct, host_values, &m);
+        r = capfs_container_memory_read(host, ct, host_text, &m);
         if (r < 0)
                 return r;
         if (!m.limited) {

@@ -72,15 +72,11 @@ static int read_usage_v1(const CapfsHost *host, const CapfsContainer *ct, Cgroup
 }
 
 static int read_usage_v2(const CapfsHost *host, const CapfsContainer *ct, CgroupUsage *ret) {
-        g_autoptr(GString) buf = g_string_new(NULL);
         g_autoptr(GHashTable) keyed = NULL;
         uint64_t user_usec, system_usec;
         int r;
 
-        r = capfs_cgroup_read(host, ct, CAPFS_CTRL_UNIFIED, "cpu.stat", buf);
-        if (r < 0)
-                return r;
-        r = capfs_parse_keyed_u64(buf->str, buf->len, &keyed);
+        r = capfs_cgroup_read_keyed(host, ct, CAPFS_CTRL_UNIFIED, "cpu.stat", &keyed);
         if (r < 0)
                 return r;
         if (!capfs_keyed_get(keyed, "user_usec", &user_usec) ||

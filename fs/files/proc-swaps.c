@@ -23,7 +23,6 @@ static void append_virtual_area(GString *out, uint64_t size_kb, uint64_t used_kb
 int capfs_render_proc_swaps(const CapfsHost *host, const CapfsContainer *ct, GString *out) {
         g_autoptr(GString) host_swaps = g_string_new(NULL);
         g_autoptr(GString) host_meminfo = g_string_new(NULL);
-        g_autoptr(GHashTable) host_values = NULL;
         const char *eol;
         CapfsMemory m;
         int r;
@@ -31,13 +30,7 @@ int capfs_render_proc_swaps(const CapfsHost *host, const CapfsContainer *ct, GSt
         r = capfs_read_file_at(host->proc_fd, "swaps", host_swaps);
         if (r < 0)
                 return r;
-        r = capfs_read_file_at(host->proc_fd, "meminfo", host_meminfo);
-        if (r < 0)
-                return r;
-        r = capfs_parse_keyed_u64(host_meminfo->str, host_meminfo->len, &host_values);
-        if (r < 0)
-                return r;
-        r = capfs_container_memory(host, ct, host_values, &m);
+        r = capfs_container_memory_read(host, ct, host_meminfo, &m);
         if (r < 0)
                 return r;
         if (!m.limited) {

@@ -20,10 +20,7 @@ static int cgroup_usage_ns(const CapfsHost *host, const CapfsContainer *ct, uint
                 g_autoptr(GHashTable) keyed = NULL;
                 uint64_t usec;
 
-                r = capfs_cgroup_read(host, ct, CAPFS_CTRL_UNIFIED, "cpu.stat", buf);
-                if (r < 0)
-                        return r;
-                r = capfs_parse_keyed_u64(buf->str, buf->len, &keyed);
+                r = capfs_cgroup_read_keyed(host, ct, CAPFS_CTRL_UNIFIED, "cpu.stat", &keyed);
                 if (r < 0)
                         return r;
                 if (!capfs_keyed_get(keyed, "usage_usec", &usec))
