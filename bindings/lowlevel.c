@@ -448,7 +448,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name) {
                 return reply_errno(req, r);
         path = child_path(dir, name);
         r = capfs_node_rmdir(server_of(req)->host, ct, path);
-        reply_errno(req, r < 0 ? r : 0);
+        fuse_reply_err(req, r < 0 ? -r : 0); /* 0: removed */
 }
 
 const struct fuse_lowlevel_ops capfs_lowlevel_ops = {

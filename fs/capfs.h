@@ -60,6 +60,13 @@ typedef struct CapfsContainer {
         bool host_pidns;
         char *cgroup[_CAPFS_CTRL_MAX]; /* absolute path in each hierarchy, NULL when unknown */
         uint64_t init_start_ticks; /* field 22 of /proc/PID/stat, ticks since boot */
+        /* The host id (a thread id) of the task making the request: "0" written to cgroup.procs means it. */
+        pid_t caller_pid;
+        /*
+         * Every hierarchy of /proc/INIT/cgroup, by the name it has there ("memory", "name=systemd",
+         * "" for cgroup2), -> the container's root in it, pruned as cgroup[] is. NULL when unknown.
+         */
+        GHashTable *hierarchy_root;
 } CapfsContainer;
 
 /*

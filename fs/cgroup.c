@@ -83,3 +83,32 @@ int capfs_cgroup_read_keyed(const CapfsHost *host, const CapfsContainer *ct, Cap
                 return r;
         return capfs_parse_keyed_u64(buf->str, buf->len, ret);
 }
+
+int capfs_cgroup_accounting_path(const CapfsHost *host, const CapfsContainer *ct, CapfsController ctrl,
+                                 const char *knob, char **ret) {
+        g_autofree char *path = NULL;
+
+        g_assert(ctrl < _CAPFS_CTRL_MAX);
+        if (!ct->cgroup[ctrl] || host->hierarchy_fd[ctrl] < 0)
+                return -ENOENT;
+        if (!path_is_sane(ct->cgroup[ctrl]))
+                return -EINVAL;
+        path = g_strdup(ct->cgroup[ctrl]);
+        for (;;) {
+                g_autofree char *rel = knob_path(path, knob);
+
+                if (faccessat(host->hierarchy_fd[ctrl], rel, F_OK, 0) == 0) {
+                        *ret = g_steal_pointer(&path);
+                        return 0;
+                }
+                if (errno != ENOENT)
+                        return -errno;
+                if (g_str_equal(path, "/"))
+                        return -ENOENT;
+                char *slash = strrchr(path, '/');
+                if (slash == path)
+                        slash[1] = '\0';
+                else
+                        *slash = '\0';
+        }
+}

@@ -149,10 +149,14 @@ static int read_cgroups(const CapfsHost *host, CapfsContainer *ct) {
         if (r < 0)
                 return r;
 
+        ct->hierarchy_root = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         g_hash_table_iter_init(&iter, table);
         while (g_hash_table_iter_next(&iter, &key, &value)) {
                 bool found;
                 CapfsController c = controller_from_key(key, &found);
+
+                g_hash_table_replace(ct->hierarchy_root, g_strdup(key),
+                                     container_root_of(value, !ct->host_pidns));
 
                 if (!found)
                         continue;
@@ -178,6 +182,7 @@ int capfs_container_resolve(CapfsHost *host, pid_t caller, CapfsContainer **ret)
         if (r < 0)
                 return r;
 
+        ct->caller_pid = caller;
         ct->host_pidns = g_str_equal(pidns, host->own_pidns);
         ct->init_pid = ct->host_pidns ? caller : lookup_init(host, caller, pidns);
         if (ct->init_pid <= 0)
@@ -204,5 +209,7 @@ void capfs_container_free(CapfsContainer *ct) {
                 return;
         for (CapfsController c = 0; c < _CAPFS_CTRL_MAX; c++)
                 g_free(ct->cgroup[c]);
+        if (ct->hierarchy_root)
+                g_hash_table_unref(ct->hierarchy_root);
         g_free(ct);
 }

@@ -42,6 +42,15 @@ int capfs_cgroup_read_path(const CapfsHost *host, CapfsController ctrl, const ch
  */
 int capfs_cgroup_min_limit(const CapfsHost *host, const CapfsContainer *ct, CapfsController ctrl,
                            const char *knob, uint64_t *ret);
+/*
+ * Where the container's usage of a controller is accounted: the nearest of its cgroup and
+ * its ancestors that has @knob (a file of that controller), as an absolute path. On
+ * cgroup2 a cgroup whose parent does not enable a controller has none of its files, and
+ * the kernel charges its tasks to that nearest ancestor, whose limits are also the ones
+ * enforced. -ENOENT when no level has @knob.
+ */
+int capfs_cgroup_accounting_path(const CapfsHost *host, const CapfsContainer *ct, CapfsController ctrl,
+                                 const char *knob, char **ret);
 
 /* The cgroup2 tree to read v2 files from: v2 layout, or hybrid's unified tree. */
 static inline bool capfs_host_is_v2(const CapfsHost *host) {
@@ -210,6 +219,8 @@ typedef struct CapfsSubtree {
 } CapfsSubtree;
 
 extern const CapfsSubtree capfs_sys_cpu_subtree;
+/* cgroup: the restricted read-write view of the cgroup hierarchies (cgroup-view.c). */
+extern const CapfsSubtree capfs_cgroup_subtree;
 
 /* sys/devices/system/cpu: the host directory, cut to the container's CPUs and renumbered. */
 int capfs_sys_cpu_stat(const CapfsHost *host, const CapfsContainer *ct, const char *subpath,
@@ -219,5 +230,77 @@ int capfs_sys_cpu_readdir(const CapfsHost *host, const CapfsContainer *ct, const
 int capfs_sys_cpu_read(const CapfsHost *host, const CapfsContainer *ct, const char *subpath, GString *out);
 int capfs_sys_cpu_readlink(const CapfsHost *host, const CapfsContainer *ct, const char *subpath,
                            GString *out);
+
+/* ---- the cgroup view's helpers: pid translation (cgroup-pids.c) ---- */
+
+/* A container's pid namespace, as the cgroup view translates ids for it. */
+typedef struct CapfsPidns {
+        bool host; /* the daemon's own: ids are host ids */
+        unsigned level; /* how deep it is nested below the daemon's (host: 0) */
+        uint64_t inode; /* of /proc/INIT/ns/pid */
+        int fd; /* that nsfs file, for the translation ioctls; < 0 where they cannot be used */
+        pid_t init_pid, caller_pid; /* host ids */
+} CapfsPidns;
+int capfs_pidns_open(const CapfsHost *host, const CapfsContainer *ct, CapfsPidns *ret);
+void capfs_pidns_clear(CapfsPidns *ns);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CapfsPidns, capfs_pidns_clear)
+/* The id @ns gives the host task @task; -ESRCH when @ns cannot see it. */
+int capfs_pidns_from_host(const CapfsHost *host, CapfsPidns *ns, pid_t task, pid_t *ret);
+/* Appends host ids to @out: the tasks a translation without the kernel's help may consider. */
+typedef int (*CapfsPidCandidates)(void *userdata, GArray *out);
+/*
+ * The host task @ns calls @id; -ESRCH when it has none. Kernels before 6.11 cannot be
+ * asked: then only @candidates, the caller and the init are considered.
+ */
+int capfs_pidns_to_host(const CapfsHost *host, CapfsPidns *ns, pid_t id, CapfsPidCandidates candidates,
+                        void *userdata, pid_t *ret);
+/* Appends the ids in @file (cgroup.procs, tasks, cgroup.threads) of the cgroup @dirfd and all below it. */
+int capfs_cgroup_collect_ids(int dirfd, const char *file, GArray *out);
+
+/* ---- where a container's cgroup namespace starts (cgroup-ns.c) ---- */
+
+/*
+ * NULL in *@ret when the container's init shares the daemon's cgroup namespace: the view
+ * shows host paths. Otherwise a table from hierarchy (as ct->hierarchy_root names them)
+ * to the host path of that namespace's root, which /proc/self/cgroup inside shows as "/".
+ * It is read from inside the namespace (one short-lived thread per namespace, cached);
+ * where that cannot be done, the container's root stands in for it.
+ */
+int capfs_cgroupns_tops(const CapfsHost *host, const CapfsContainer *ct, GHashTable **ret);
+/* "/a/b/c" seen as "/b/c" from inside a namespace: the namespace's root "/a". NULL if it is not a suffix. */
+char *capfs_cgroupns_root_of(const char *host_path, const char *ns_path);
+
+/* ---- the audit log of changes made through the cgroup view (audit.c) ---- */
+
+typedef enum {
+        CAPFS_AUDIT_WRITE,
+        CAPFS_AUDIT_MKDIR,
+        CAPFS_AUDIT_RMDIR,
+        CAPFS_AUDIT_MOVE,
+} CapfsAuditOp;
+
+typedef struct CapfsAuditEvent {
+        CapfsAuditOp op;
+        const char *hierarchy; /* directory under /sys/fs/cgroup; "" on pure v2 */
+        const char *root; /* the container's root in it */
+        const char *path; /* host path of the cgroup, or of the knob written */
+        const char *value; /* WRITE: the bytes written; NULL for an open for writing */
+        size_t value_len;
+        pid_t id, host_id; /* MOVE: the id as written (-1: not a pid; value says what) and the host's (0: none) */
+        int result; /* 0 or a negative errno */
+} CapfsAuditEvent;
+
+/* A container may log this many lines at once, then CAPFS_AUDIT_RATE a second. */
+#define CAPFS_AUDIT_BURST 100
+#define CAPFS_AUDIT_RATE 20
+/* Containers whose rate is tracked; past this, idle ones are forgotten. */
+#define CAPFS_AUDIT_TRACKED_MAX 1024
+
+/* Logs @ev at info level (g_info), unless @ct is over its rate. */
+void capfs_audit(const CapfsContainer *ct, const CapfsAuditEvent *ev);
+/* The same at @now_usec (monotonic), for tests of the rate limit. */
+void capfs_audit_at(const CapfsContainer *ct, const CapfsAuditEvent *ev, int64_t now_usec);
+/* Forgets every container's rate (tests). */
+void capfs_audit_reset(void);
 
 G_END_DECLS

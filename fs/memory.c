@@ -239,6 +239,8 @@ int capfs_container_memory(const CapfsHost *host, const CapfsContainer *ct, GHas
                            CapfsMemory *ret) {
         const MemoryKnobs *knobs = capfs_host_is_v2(host) ? &v2_knobs : &v1_knobs;
         const char *cgpath = ct->cgroup[knobs->ctrl];
+        g_autofree char *charged_path = NULL;
+        CapfsContainer charged;
         CapfsMemory mem = {0};
         HostMemory h;
         uint64_t mem_limit, swap_limit = 0, usage, swap_usage, reclaimable;
@@ -272,14 +274,25 @@ int capfs_container_memory(const CapfsHost *host, const CapfsContainer *ct, GHas
                 return 0;
         }
 
-        r = read_counter(host, ct, knobs->ctrl, knobs->usage, &usage);
+        /*
+         * Usage comes from where the kernel charges it: on v2, a container's cgroup without
+         * the memory controller enabled (limits on an outer cgroup, the payload in an inner
+         * one that only delegates cpu, say) has no memory files of its own.
+         */
+        r = capfs_cgroup_accounting_path(host, ct, knobs->ctrl, knobs->usage, &charged_path);
         if (r < 0)
                 return r;
-        r = read_memory_stat(host, ct, knobs, &mem);
+        charged = *ct;
+        charged.cgroup[knobs->ctrl] = charged_path;
+
+        r = read_counter(host, &charged, knobs->ctrl, knobs->usage, &usage);
+        if (r < 0)
+                return r;
+        r = read_memory_stat(host, &charged, knobs, &mem);
         if (r < 0)
                 return r;
         if (knobs == &v1_knobs) {
-                r = read_v1_kernel_memory(host, ct, usage, &mem);
+                r = read_v1_kernel_memory(host, &charged, usage, &mem);
                 if (r < 0)
                         return r;
         }
@@ -297,7 +310,7 @@ int capfs_container_memory(const CapfsHost *host, const CapfsContainer *ct, GHas
         mem.mlocked = MIN(h.mlocked, mem.unevictable);
 
         if (swap_accounted) {
-                r = container_swap_usage(host, ct, knobs, usage, &swap_usage);
+                r = container_swap_usage(host, &charged, knobs, usage, &swap_usage);
                 if (r < 0)
                         return r;
                 mem.swap_used = MIN(swap_usage, mem.swap_total);

@@ -10,6 +10,7 @@
 
 static const CapfsSubtree *const subtrees[] = {
         &capfs_sys_cpu_subtree,
+        &capfs_cgroup_subtree,
 };
 
 /* Files whose rendering failed once; logged once each so a broken kernel file cannot flood the log. */

@@ -40,7 +40,7 @@ static uint64_t stat_of(GHashTable *stats, const char *key) {
         return value;
 }
 
-static int collect_v2(const CapfsHost *host, const CapfsContainer *ct, GHashTable *devices) {
+static int collect_v2(const CapfsHost *host, const char *cgpath, GHashTable *devices) {
         static const char *const ios_key[_OP_MAX] = {"rios", "wios", "dios"};
         static const char *const bytes_key[_OP_MAX] = {"rbytes", "wbytes", "dbytes"};
         g_autoptr(GString) buf = g_string_new(NULL);
@@ -49,7 +49,7 @@ static int collect_v2(const CapfsHost *host, const CapfsContainer *ct, GHashTabl
         gpointer key, value;
         int r;
 
-        r = capfs_cgroup_read(host, ct, CAPFS_CTRL_UNIFIED, "io.stat", buf);
+        r = capfs_cgroup_read_path(host, CAPFS_CTRL_UNIFIED, cgpath, "io.stat", buf);
         if (r < 0)
                 return r;
         r = capfs_parse_io_stat(buf->str, buf->len, &table);
@@ -226,6 +226,7 @@ static void append_line(GString *out, const CapfsDiskstatsLine *line, const Devi
 int capfs_render_proc_diskstats(const CapfsHost *host, const CapfsContainer *ct, GString *out) {
         CapfsController ctrl = capfs_host_is_v2(host) ? CAPFS_CTRL_UNIFIED : CAPFS_CTRL_BLKIO;
         const char *cgpath = ct->cgroup[ctrl];
+        g_autofree char *charged_path = NULL;
         g_autoptr(GHashTable) devices = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         g_autoptr(GString) host_file = g_string_new(NULL);
         g_autoptr(GArray) lines = NULL;
@@ -233,11 +234,21 @@ int capfs_render_proc_diskstats(const CapfsHost *host, const CapfsContainer *ct,
 
         if (!cgpath)
                 return -ENOENT;
-        /* The root cgroup's I/O is the whole host's (and cgroup2's root has no io.stat). */
+        /*
+         * On v2 the I/O of a cgroup whose parent does not enable the io controller is
+         * charged to the nearest ancestor that has it (it has no io.stat of its own).
+         */
+        if (capfs_host_is_v2(host) && !g_str_equal(cgpath, "/")) {
+                r = capfs_cgroup_accounting_path(host, ct, ctrl, "io.stat", &charged_path);
+                if (r < 0)
+                        return r;
+                cgpath = charged_path;
+        }
+        /* The root cgroup's I/O is the whole host's. */
         if (g_str_equal(cgpath, "/"))
                 return capfs_read_file_at(host->proc_fd, "diskstats", out);
 
-        r = capfs_host_is_v2(host) ? collect_v2(host, ct, devices) : collect_v1(host, ct, devices);
+        r = capfs_host_is_v2(host) ? collect_v2(host, cgpath, devices) : collect_v1(host, ct, devices);
         if (r < 0)
                 return r;
         r = capfs_read_file_at(host->proc_fd, "diskstats", host_file);

@@ -14,9 +14,12 @@ static uint64_t container_tasks(const CapfsHost *host, const CapfsContainer *ct,
                                 const CapfsLoadavgReading *reading) {
         g_autoptr(GString) buf = g_string_new(NULL);
         CapfsController ctrl = capfs_host_is_v2(host) ? CAPFS_CTRL_UNIFIED : CAPFS_CTRL_PIDS;
+        g_autofree char *charged_path = NULL;
         uint64_t tasks;
 
-        if (capfs_cgroup_read(host, ct, ctrl, "pids.current", buf) < 0 ||
+        /* On v2 a cgroup without the pids controller is counted by the nearest ancestor with it. */
+        if (capfs_cgroup_accounting_path(host, ct, ctrl, "pids.current", &charged_path) < 0 ||
+            capfs_cgroup_read_path(host, ctrl, charged_path, "pids.current", buf) < 0 ||
             capfs_parse_limit(buf->str, buf->len, &tasks) < 0 || tasks == CAPFS_NO_LIMIT)
                 tasks = reading->active;
         /* The count is newer than the tick: never show more running tasks than there are. */

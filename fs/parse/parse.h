@@ -59,6 +59,29 @@ int capfs_parse_proc_cgroup(const char *buf, size_t len, GHashTable **ret);
  */
 int capfs_parse_status_nspid(const char *buf, size_t len, pid_t *innermost, unsigned *levels);
 
+/* The kernel's MAX_PID_NS_LEVEL: pid namespaces nest at most this deep. */
+#define CAPFS_PIDNS_LEVELS_MAX 32
+
+/*
+ * (fs/parse/ids.c, for the cgroup view.) The whole NSpid line of /proc/PID/status: a
+ * GArray of pid_t, from the namespace of the /proc it was read from down to the task's
+ * own. -ENOENT without an NSpid line, -ERANGE past CAPFS_PIDNS_LEVELS_MAX entries.
+ */
+int capfs_parse_status_nspids(const char *buf, size_t len, GArray **ret);
+
+/*
+ * A pid written to cgroup.procs, tasks or cgroup.threads: one decimal number, blanks and
+ * newlines around it allowed, as the kernel takes it. A sign, leading zeros (octal to the
+ * kernel), "0x", a second number or anything above INT_MAX is -EINVAL: the kernel's answer.
+ */
+int capfs_parse_written_pid(const char *buf, size_t len, pid_t *ret);
+
+/*
+ * /proc/PID/uid_map or gid_map ("inside outside count" lines): the outside id @id maps
+ * to. -ENOENT when no line maps it, -EINVAL/-ERANGE for malformed or wrapping lines.
+ */
+int capfs_parse_id_map(const char *buf, size_t len, uint32_t id, uint32_t *ret);
+
 /*
  * /proc/PID/stat and /proc/PID/task/TID/stat: the fields capfs needs, read past the "(comm)"
  * that may hold anything. num_threads counts the whole process's threads and is never 0.

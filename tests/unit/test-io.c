@@ -126,6 +126,30 @@ static void test_diskstats_missing(void) {
         g_assert_cmpstr(out->str, ==, host_file);
 }
 
+/*
+ * v2: a cgroup whose parent does not enable the io (or pids) controller has no io.stat (or
+ * pids.current); the kernel charges it to the nearest ancestor that has them. ct1's
+ * init.scope and system.slice/foo.service are such cgroups in the fixture.
+ */
+static void test_v2_nearest_accounting(void) {
+        g_autoptr(CapfsHost) host = fixture_host("v2", CAPFS_CPU_VIEW_QUOTA);
+        g_autoptr(CapfsLoadavg) la = capfs_loadavg_new();
+        g_autoptr(CapfsContainer) nested =
+                fake_container(CAPFS_CTRL_UNIFIED, "/ct1/system.slice/foo.service");
+        g_autoptr(GString) out = g_string_new(NULL);
+
+        g_assert_cmpint(capfs_render_proc_diskstats(host, nested, out), ==, 0);
+        g_assert_cmpstr(out->str, ==,
+                        " 254       0 vda 257 0 2056 0 65 0 4104 0 0 0 0 9 0 1032 0 0 0\n"
+                        " 254      16 vdb 101 0 8008 0 3 0 24 0 0 0 0 0 0 0 0 0 0\n");
+
+        /* The task count is ct1's pids.current (6), not the sampler's 0 active tasks. */
+        host->loadavg = la;
+        g_assert_cmpint(capfs_render_proc_loadavg(host, nested, out), ==, 0);
+        g_assert_cmpstr(out->str, ==, "0.00 0.00 0.00 0/6 0\n");
+        host->loadavg = NULL;
+}
+
 /* ---- a scratch host: the non-recursive v1 files and an 11-counter (pre-4.18) diskstats ---- */
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
@@ -777,6 +801,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/io/diskstats/golden", test_diskstats_golden);
         g_test_add_func("/io/diskstats/values-v1", test_diskstats_values_v1);
         g_test_add_func("/io/diskstats/values-v2", test_diskstats_values_v2);
+        g_test_add_func("/io/v2-nearest-accounting", test_v2_nearest_accounting);
         g_test_add_func("/io/diskstats/missing", test_diskstats_missing);
         g_test_add_func("/io/diskstats/fallback-files", test_diskstats_fallback_files);
         g_test_add_func("/io/diskstats/parse", test_parse_diskstats);

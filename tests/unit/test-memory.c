@@ -596,6 +596,32 @@ static void test_swaps_wide_numbers(void) {
         remove_tree(root);
 }
 
+/*
+ * v2: limits on an outer cgroup, the payload in an inner one whose parent delegates no
+ * memory controller: the inner cgroup has no memory files, the kernel charges it to the
+ * outer one, and that is where usage is read.
+ */
+static void test_v2_inner_without_memory_controller(void) {
+        g_autofree char *root = scratch_host(true);
+        g_autoptr(CapfsHost) host = NULL;
+        CapfsContainer inner = scratch_container(true, "/ct/inner");
+        g_autoptr(GString) text = NULL;
+        g_autoptr(GHashTable) values = NULL;
+
+        write_v2_cgroup(root, "268435456", 50 * MiB, "max", 0, 2 * MiB, 3 * MiB);
+        write_file(root, "sys/fs/cgroup/ct/inner/cgroup.procs", "");
+        host = fixture_host_at(root);
+
+        text = render(host, &inner, "proc/meminfo");
+        values = parse_meminfo(text);
+        g_assert_cmpuint(value_of(values, "MemTotal"), ==, 262144);
+        /* 256 - 50 MiB free = 210944 kB; + 5 MiB of file LRU = 216064 kB available. */
+        g_assert_cmpuint(value_of(values, "MemFree"), ==, 210944);
+        g_assert_cmpuint(value_of(values, "MemAvailable"), ==, 216064);
+        g_assert_cmpuint(value_of(values, "Cached"), ==, 5120);
+        remove_tree(root);
+}
+
 /* Data that cannot be computed is an error, and the daemon serves the host's file instead. */
 static void test_errors_fall_back_to_host(void) {
         for (int v2 = 0; v2 <= 1; v2++) {
@@ -718,6 +744,8 @@ int main(int argc, char **argv) {
         g_test_add_func("/memory/swaps/not-accounted", test_swap_not_accounted);
         g_test_add_func("/memory/swaps/wide-numbers", test_swaps_wide_numbers);
         g_test_add_func("/memory/errors-fall-back-to-host", test_errors_fall_back_to_host);
+        g_test_add_func("/memory/meminfo/v2-inner-without-memory-controller",
+                        test_v2_inner_without_memory_controller);
         g_test_add_func("/memory/slabinfo/edges", test_slabinfo_edges);
 
         return g_test_run();
