@@ -292,7 +292,7 @@ static char *fuse_option_string(char **user) {
 
 static void announce(const CapfsHost *host, const char *mountpoint, CapfsCpuView view) {
         g_message("serving %s (cgroup %s, CPU view %s): proc/{meminfo,cpuinfo,stat,uptime,loadavg,diskstats,"
-                  "swaps,slabinfo,pressure/*} and sys/devices/system/cpu",
+                  "swaps,slabinfo,pressure/*}, sys/devices/system/cpu and the cgroup view cgroup/",
                   mountpoint, host->layout == CAPFS_LAYOUT_V2 ? "v2" : "v1/hybrid",
                   view == CAPFS_CPU_VIEW_QUOTA ? "quota" : "cpuset");
 }

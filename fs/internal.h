@@ -286,7 +286,8 @@ typedef struct CapfsAuditEvent {
         const char *path; /* host path of the cgroup, or of the knob written */
         const char *value; /* WRITE: the bytes written; NULL for an open for writing */
         size_t value_len;
-        pid_t id, host_id; /* MOVE: the id as written (-1: not a pid; value says what) and the host's (0: none) */
+        pid_t id, host_id; /* MOVE: the id as written (-1: not a pid; value says what) and the host's (0:
+                              none) */
         int result; /* 0 or a negative errno */
 } CapfsAuditEvent;
 
