@@ -8,7 +8,10 @@
 #   2. a gcc build with warnings as errors (build-test/), its unit and fuzz-replay suites;
 #   3. a clang ASan/UBSan build (build-asan/), the same suites under the sanitizers;
 #   4. the integration suite (root, /dev/fuse, real cgroups) against the build-test daemon,
-#      then against the sanitized daemon.
+#      then against the sanitized daemon;
+#   5. the pure cgroup v2 lane: tests/vm/selftest.sh (the VM runner's own TAP test), then the
+#      same integration suite against the build-test daemon inside tests/vm/run (Debian's
+#      kernel under qemu, cgroup2 only). A VM that cannot boot fails the run.
 #
 # Build directories are always made from scratch, so nothing left over from an earlier run (an
 # object compiled before -Werror, an old test log) can hide a failure. Exits non-zero on any
@@ -19,7 +22,8 @@ set -uo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.." || exit 1
 
 DEPS=(meson ninja-build pkg-config gcc libglib2.0-dev libfuse3-dev fuse3 libcap-dev
-      clang libclang-rt-14-dev clang-format shellcheck util-linux procps coreutils)
+      clang libclang-rt-14-dev clang-format shellcheck util-linux procps coreutils
+      qemu-system-x86 xz-utils)
 
 # Tests that are not meson tests (clang-format, builds) add to these.
 extra_passed=0
@@ -130,6 +134,59 @@ run_suites() {
         meson test -C "$dir" --print-errorlogs --logbase "$logbase" "$@" || failed_steps+=("$dir: $*")
 }
 
+# tap_log NAME STATUS TAP_FILE JSON_FILE: records a TAP program run outside meson as one entry
+# of a meson-style JSON log, so that summarize() counts its points like those of meson's tests.
+tap_log() {
+        python3 - "$@" <<'EOF'
+import json, sys
+
+name, status, tap, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+with open(tap, errors='replace') as f:
+    stdout = f.read()
+with open(out, 'w') as f:
+    json.dump({'name': name, 'result': 'OK' if status == 0 else 'FAIL', 'returncode': status,
+               'stdout': stdout}, f)
+    f.write('\n')
+EOF
+}
+
+# The VM lane: one boot per self-test case, then one boot for the whole integration suite.
+# Under TCG (no /dev/kvm: the normal case here) the guest runs several times slower than the
+# host, hence the longer per-test bounds.
+vm_lane() {
+        local logdir=build-test/meson-logs rc=0 started=$SECONDS
+        step "tests/vm/selftest.sh build-test/bindings/capfs"
+        if ((EUID != 0)); then
+                echo "skipped: the VM lane needs root (qemu's cache in /var/cache, cgroups in the guest)"
+                extra_skipped=$((extra_skipped + 1))
+                return 0
+        fi
+        [[ -e /dev/kvm ]] || echo "no /dev/kvm: qemu emulates the guest (TCG)"
+        tests/vm/selftest.sh build-test/bindings/capfs | tee "$logdir/vm-selftest.tap"
+        rc=${PIPESTATUS[0]}
+        tap_log vm-selftest "$rc" "$logdir/vm-selftest.tap" "$logdir/vm-selftest.json"
+        logs+=("$logdir/vm-selftest.json")
+        ((rc == 0)) || failed_steps+=("tests/vm/selftest.sh")
+        echo "(vm selftest: $((SECONDS - started))s)"
+
+        started=$SECONDS
+        step "meson test -C build-test --suite integration, in a pure cgroup v2 VM (tests/vm/run)"
+        rm -f "$logdir/testlog-vm-integration.json"
+        # meson-logs is shared writable, so that the guest's log lands on the host.
+        rc=0
+        tests/vm/run --timeout 1800 --share "$logdir" --env CAPFS_TEST_WATCHDOG=240 -- \
+                meson test -C build-test --no-rebuild --suite integration --print-errorlogs \
+                --logbase testlog-vm-integration --timeout-multiplier 2 || rc=$?
+        echo "(vm integration: $((SECONDS - started))s)"
+        if ((rc == 124 || rc == 125)) || [[ ! -s "$logdir/testlog-vm-integration.json" ]]; then
+                # The VM did not boot, or was stopped: whatever the guest logged is incomplete.
+                fail_step "tests/vm/run (exit status $rc): the v2 integration suite did not run to its end"
+        elif ((rc != 0)); then
+                failed_steps+=("integration suite in the v2 VM")
+        fi
+        logs+=("$logdir/testlog-vm-integration.json")
+}
+
 # Counts the test points in meson's JSON logs. A TAP program counts each "ok"/"not ok" line (a
 # "# SKIP" one as skipped, a "not ok # TODO" one as skipped too); a program that failed without
 # saying "not ok" (a crash, a timeout) adds one failure, plus one for each planned point it never
@@ -218,6 +275,9 @@ if [[ ${have_test:-} ]]; then
 fi
 if [[ ${have_asan:-} ]]; then
         run_suites build-asan testlog-integration --suite integration --timeout-multiplier 2
+fi
+if [[ ${have_test:-} ]]; then
+        vm_lane
 fi
 
 step "summary ($((SECONDS - started))s)"

@@ -197,6 +197,27 @@ pid_gone() {
 
 # ---------------------------------------------------------------- environment
 
+# Pure cgroup2 host (no v1 controllers): the same test for the layout as capfs's own.
+on_v2() {
+        [[ -f /sys/fs/cgroup/cgroup.controllers ]]
+}
+
+# The controllers the tests limit; on v2 each level above a test cgroup enables them for its
+# children, so the test's own cgroup must offer them to the cgroups it creates.
+V2_CONTROLLERS="cpuset cpu io memory pids"
+
+# On v2 our cgroups go below our own one, which must hand the controllers down: the root, or a
+# delegated cgroup with no processes of its own (the no-internal-processes rule).
+_v2_delegated() {
+        local path ctrl
+        path=$(sed -n 's/^0:://p' /proc/self/cgroup)
+        [[ -n "$path" ]] || return 1
+        for ctrl in $V2_CONTROLLERS; do
+                [[ " $(cat "/sys/fs/cgroup${path%/}/cgroup.subtree_control" 2>/dev/null) " == *" $ctrl "* ]] ||
+                        return 1
+        done
+}
+
 require_host() {
         local tool
         [[ -n "$CAPFS" && -x "$CAPFS" ]] || bail "usage: $0 PATH/TO/capfs (got '${CAPFS}')"
@@ -205,8 +226,13 @@ require_host() {
         for tool in unshare fusermount3 timeout awk dd free nproc getconf; do
                 command -v "$tool" >/dev/null || skip_all "$tool not installed"
         done
-        [[ -d /sys/fs/cgroup/memory && -d /sys/fs/cgroup/cpu && -d /sys/fs/cgroup/cpuset ]] ||
-                skip_all "needs cgroup v1 memory, cpu and cpuset hierarchies (v1 or hybrid host)"
+        if on_v2; then
+                _v2_delegated || skip_all "needs our cgroup ($(sed -n 's/^0:://p' /proc/self/cgroup)) to enable" \
+                        "$V2_CONTROLLERS in its cgroup.subtree_control (the root, or an empty delegated cgroup)"
+        else
+                [[ -d /sys/fs/cgroup/memory && -d /sys/fs/cgroup/cpu && -d /sys/fs/cgroup/cpuset ]] ||
+                        skip_all "needs cgroup v1 memory, cpu and cpuset hierarchies (v1 or hybrid host)"
+        fi
         WORKDIR=$(mktemp -d "/tmp/$TAG.XXXXXX") || bail "cannot create a scratch directory in /tmp"
         MNT=$WORKDIR/mnt
         mkdir "$MNT"
@@ -360,6 +386,11 @@ cg_init() {
 # The CG_TOP key of the hierarchy holding CONTROLLER.
 cg_hier() {
         local key
+        # Pure cgroup2: one tree holds every controller.
+        if on_v2 && [[ -n "${CG_TOP[unified]:-}" ]]; then
+                echo unified
+                return 0
+        fi
         for key in "${!CG_TOP[@]}"; do
                 [[ ",$key," == *",$1,"* ]] && {
                         echo "$key"
@@ -378,12 +409,25 @@ _cg_inherit_cpuset() {
                 bail "cannot initialise cpuset of $dir"
 }
 
+# cgroup2 gives a cgroup a controller's files only when its parent enables that controller in
+# cgroup.subtree_control; a level that does so can no longer hold processes itself.
+_cg_enable_controllers() {
+        local key=$1 dir=$2 ctrl want=
+        [[ "$key" == unified ]] && on_v2 || return 0
+        for ctrl in $(cat "$dir/cgroup.controllers"); do
+                [[ " $V2_CONTROLLERS " == *" $ctrl "* ]] && want+=" +$ctrl"
+        done
+        [[ -z "$want" ]] || echo "$want" >"$dir/cgroup.subtree_control" ||
+                bail "cannot enable$want in $dir/cgroup.subtree_control"
+}
+
 # cg_create REL: makes REL (a/b/...) below our top cgroup in every hierarchy.
 cg_create() {
         local key dir part rel=$1
         for key in "${!CG_TOP[@]}"; do
                 dir=${CG_TOP[$key]}
                 for part in ${rel//\// }; do
+                        _cg_enable_controllers "$key" "$dir"
                         dir="$dir/$part"
                         [[ -d "$dir" ]] && continue
                         mkdir "$dir" || bail "cannot create cgroup $dir"
@@ -397,6 +441,27 @@ cg_set() {
         local key
         key=$(cg_hier "$1") || bail "no $1 hierarchy"
         echo "$4" >"${CG_TOP[$key]}/$2/$3" || bail "cannot write $4 to ${CG_TOP[$key]}/$2/$3"
+}
+
+# cg_limit_memory REL BYTES: memory.max on v2, memory.limit_in_bytes on v1.
+cg_limit_memory() {
+        if on_v2; then
+                cg_set memory "$1" memory.max "$2"
+        else
+                cg_set memory "$1" memory.limit_in_bytes "$2"
+        fi
+}
+
+# cg_limit_cpu REL QUOTA_US [PERIOD_US]: a CFS quota (QUOTA_US -1: none); cpu.max on v2.
+cg_limit_cpu() {
+        local quota=$2 period=${3:-100000}
+        if on_v2; then
+                [[ "$quota" == -1 ]] && quota=max
+                cg_set cpu "$1" cpu.max "$quota $period"
+        else
+                cg_set cpu "$1" cpu.cfs_period_us "$period"
+                cg_set cpu "$1" cpu.cfs_quota_us "$quota"
+        fi
 }
 
 # cg_join REL: moves the calling (sub)shell into REL in every hierarchy. Only ever called in a
@@ -464,6 +529,126 @@ _cg_left() {
                 [[ -d "$top" ]] && return 0
         done
         return 1
+}
+
+# ---------------------------------------------------------------- the cgroup view
+
+# run_in_ct_cgns REL FUNCTION [ARGS...]: run_in_ct, with a new cgroup namespace too (rooted at
+# REL, as a container launcher makes it), so that /proc/self/cgroup and the view show paths
+# relative to REL.
+run_in_ct_cgns() {
+        local rel=$1 fn=$2
+        shift 2
+        (
+                cg_join "$rel" || exit 125
+                exec timeout -k 5 60 unshare --pid --fork --kill-child --mount --mount-proc --cgroup \
+                        bash -c "$(_ct_script "$fn")" "$fn" "$@"
+        )
+}
+
+# cg_view CONTROLLER [REL]: the path of our cgroup REL in MNT/cgroup as a caller without a
+# cgroup namespace sees it: the hierarchy's directory as named under /sys/fs/cgroup, then the
+# full host path ("unified" for the cgroup2 tree of a hybrid host).
+cg_view() {
+        local key top
+        key=$(cg_hier "$1") || bail "no $1 hierarchy"
+        top=${CG_TOP[$key]}
+        [[ "$top" == /sys/fs/cgroup/* ]] || bail "the $1 hierarchy is not mounted under /sys/fs/cgroup"
+        echo "$MNT/cgroup/${top#/sys/fs/cgroup/}${2:+/$2}"
+}
+
+# cg_host CONTROLLER [REL]: the host directory of our cgroup REL.
+cg_host() {
+        local key
+        key=$(cg_hier "$1") || bail "no $1 hierarchy"
+        echo "${CG_TOP[$key]}${2:+/$2}"
+}
+
+# cg_hier_dir CONTROLLER: the name of the hierarchy's directory under /sys/fs/cgroup (and
+# MNT/cgroup).
+cg_hier_dir() {
+        local top
+        top=$(cg_host "$1")
+        top=${top#/sys/fs/cgroup/}
+        echo "${top%%/*}"
+}
+
+# ns_pids PID: the NSpid field of PID: its pid in each pid namespace it is in, the host's first.
+ns_pids() {
+        awk '$1 == "NSpid:" { $1 = ""; sub(/^[ \t]+/, ""); gsub(/[ \t]+/, " "); print; exit }' \
+                "/proc/$1/status" 2>/dev/null
+}
+
+# ct_init_pid REL: the host pid of the init of a container of ours (one pid namespace below
+# the host's) that runs in cgroup REL, as run_in_ct starts it.
+ct_init_pid() {
+        local pid
+        for pid in $(cat "$(cg_host memory "$1")/cgroup.procs" 2>/dev/null); do
+                [[ "$(ns_pids "$pid")" =~ ^[0-9]+\ 1$ ]] && {
+                        echo "$pid"
+                        return 0
+                }
+        done
+        return 1
+}
+
+# Meeting points between the test and a container it runs in the background: files in
+# SYNC_DIR (exported, so that a container sees it too; CT_FUNCS may name sync_post and
+# sync_wait). sync_wait waits 30 s at most.
+sync_post() {
+        : >"$SYNC_DIR/$1"
+}
+
+sync_wait() {
+        local i
+        for ((i = 0; i < 600; i++)); do
+                [[ -e "$SYNC_DIR/$1" ]] && return 0
+                sleep 0.05
+        done
+        echo "sync_wait: no '$1' after 30 s" >&2
+        return 1
+}
+
+# Inside a container: `try KEY COMMAND...` runs COMMAND (bounded) and prints KEY=OK,
+# KEY=TIMEOUT or KEY=FAIL: followed by its error output on one line. `try_put KEY FILE VALUE`
+# writes VALUE and a newline to FILE with one write(2), as `echo VALUE >FILE` does.
+try() {
+        local key=$1 err rc
+        shift
+        err=$(timeout "$IO_TIMEOUT" "$@" 2>&1 >/dev/null)
+        rc=$?
+        if ((rc == 0)); then
+                echo "$key=OK"
+        elif ((rc == 124)); then
+                echo "$key=TIMEOUT"
+        else
+                echo "$key=FAIL: ${err//$'\n'/ }"
+        fi
+}
+
+try_put() {
+        try "$1" bash -c 'printf "%s\n" "$2" >"$1"' put "$2" "$3"
+}
+
+# put FILE VALUE: the same without the report; fails when the write fails.
+put() {
+        timeout "$IO_TIMEOUT" bash -c 'printf "%s\n" "$2" >"$1"' put "$1" "$2"
+}
+
+# assert_refused DESCRIPTION MESSAGE RESULT HOST_BEFORE HOST_AFTER: RESULT (of `try`) is a
+# failure saying MESSAGE (an extended regex of strerror texts), and what the host shows of the
+# target is the same before and after the attempt.
+assert_refused() {
+        local desc=$1 message=$2 result=$3 before=$4 after=$5
+        if [[ "$result" != FAIL:* ]]; then
+                not_ok "$desc" "expected a failure with '$message', got: '${result:-nothing: the probe never got there}'"
+        elif ! [[ "$result" =~ $message ]]; then
+                not_ok "$desc" "expected '$message', got: $result"
+        elif [[ "$before" != "$after" ]]; then
+                not_ok "$desc" "the host side changed;" "before: $before" " after: $after"
+        else
+                ok "$desc"
+        fi
 }
 
 # ---------------------------------------------------------------- teardown

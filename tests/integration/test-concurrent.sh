@@ -49,7 +49,7 @@ export CT_FUNCS=read_loop
 declare -A limits=([c128]=134217728 [c192]=201326592 [c256]=268435456)
 for ct in "${!limits[@]}"; do
         cg_create "$ct"
-        cg_set memory "$ct" memory.limit_in_bytes "${limits[$ct]}"
+        cg_limit_memory "$ct" "${limits[$ct]}"
 done
 cg_create host
 

@@ -24,8 +24,7 @@ for c in "${cgroups[@]}"; do
         read -r name cpus quota <<<"$c"
         cg_create "$name"
         cg_set cpuset "$name" cpuset.cpus "$cpus"
-        cg_set cpu "$name" cpu.cfs_period_us 100000
-        cg_set cpu "$name" cpu.cfs_quota_us "$quota"
+        cg_limit_cpu "$name" "$quota" 100000
 done
 
 probe() {

@@ -16,13 +16,25 @@ cpu_dir=${CG_TOP[$(cg_hier cpu)]%/*}
 cpuset_dir=${CG_TOP[$(cg_hier cpuset)]%/*}
 own_limit_kb=$host_memtotal
 dir=$memory_dir
-while [[ -f "$dir/memory.limit_in_bytes" ]]; do
-        limit=$(($(cat "$dir/memory.limit_in_bytes") / 1024))
-        ((limit < own_limit_kb)) && own_limit_kb=$limit
+if on_v2; then
+        # The root cgroup has none of these knobs: no limit, no quota.
+        memory_knob=memory.max
+        own_quota=$(cut -d' ' -f1 "$cpu_dir/cpu.max" 2>/dev/null)
+        [[ "${own_quota:-max}" == max ]] && own_quota=-1
+        own_cpus=$(cat "$cpuset_dir/cpuset.cpus.effective")
+else
+        memory_knob=memory.limit_in_bytes
+        own_quota=$(cat "$cpu_dir/cpu.cfs_quota_us")
+        own_cpus=$(cat "$cpuset_dir/cpuset.effective_cpus")
+fi
+while [[ -f "$dir/$memory_knob" ]]; do
+        limit=$(cat "$dir/$memory_knob")
+        if [[ "$limit" != max ]]; then
+                limit=$((limit / 1024))
+                ((limit < own_limit_kb)) && own_limit_kb=$limit
+        fi
         dir=${dir%/*}
 done
-own_quota=$(cat "$cpu_dir/cpu.cfs_quota_us")
-own_cpus=$(cat "$cpuset_dir/cpuset.effective_cpus")
 
 memtotal=$(meminfo_field "$MNT/proc/meminfo" MemTotal)
 if ((own_limit_kb < host_memtotal)); then
@@ -48,10 +60,9 @@ check "host caller: uptime ($uptime) within 5 s of the host's ($host_uptime)" \
 
 # The same reads from inside a limited cgroup, still in the host's pid namespace.
 cg_create lim
-cg_set memory lim memory.limit_in_bytes 268435456
+cg_limit_memory lim 268435456
 cg_set cpuset lim cpuset.cpus 0
-cg_set cpu lim cpu.cfs_period_us 100000
-cg_set cpu lim cpu.cfs_quota_us 50000
+cg_limit_cpu lim 50000 100000
 
 probe() {
         echo "memtotal=$(meminfo_field "$MNT/proc/meminfo" MemTotal)"
