@@ -33,23 +33,29 @@ static bool cgroup_parent(char *path) {
         return true;
 }
 
+/* An empty list is no answer: a v1 cpuset.cpus not configured yet cannot hold tasks. */
+static int parse_cpus(const GString *buf, GArray **ret) {
+        g_autoptr(GArray) cpus = NULL;
+        int r;
+
+        r = capfs_parse_cpuset(buf->str, buf->len, &cpus);
+        if (r < 0)
+                return r;
+        if (cpus->len == 0)
+                return -ENODATA;
+        *ret = g_steal_pointer(&cpus);
+        return 0;
+}
+
 static int read_cpuset_knob(const CapfsHost *host, CapfsController ctrl, const char *cgpath,
                             const char *knob, GArray **ret) {
         g_autoptr(GString) buf = g_string_new(NULL);
-        g_autoptr(GArray) cpus = NULL;
         int r;
 
         r = capfs_cgroup_read_path(host, ctrl, cgpath, knob, buf);
         if (r < 0)
                 return r;
-        r = capfs_parse_cpuset(buf->str, buf->len, &cpus);
-        if (r < 0)
-                return r;
-        /* An empty v1 cpuset.cpus is a cgroup not configured yet; it cannot hold tasks. */
-        if (cpus->len == 0)
-                return -ENODATA;
-        *ret = g_steal_pointer(&cpus);
-        return 0;
+        return parse_cpus(buf, ret);
 }
 
 /*
@@ -130,19 +136,12 @@ static unsigned cgroup_quota_cpus(const CapfsHost *host, const CapfsContainer *c
 
 static int host_online_array(const CapfsHost *host, GArray **ret) {
         g_autoptr(GString) buf = g_string_new(NULL);
-        g_autoptr(GArray) cpus = NULL;
         int r;
 
         r = capfs_read_file_at(host->sys_fd, "devices/system/cpu/online", buf);
         if (r < 0)
                 return r;
-        r = capfs_parse_cpuset(buf->str, buf->len, &cpus);
-        if (r < 0)
-                return r;
-        if (cpus->len == 0)
-                return -ENODATA;
-        *ret = g_steal_pointer(&cpus);
-        return 0;
+        return parse_cpus(buf, ret);
 }
 
 int capfs_host_online_cpus(const CapfsHost *host, CapfsCpuList **ret) {

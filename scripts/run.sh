@@ -17,28 +17,10 @@ die() {
         exit 1
 }
 
-# dpkg-query rather than `command -v`: headers and .pc files have no command to look for.
-missing_packages() {
-        local pkg
-        for pkg in "$@"; do
-                if [[ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null)" != installed ]]; then
-                        echo "$pkg"
-                fi
-        done
-}
+PROG=run.sh
+# shellcheck source=scripts/lib/packages.sh
+source "$(dirname "$(readlink -f "$0")")/lib/packages.sh"
 
-install_missing() {
-        local -a missing
-        command -v dpkg-query >/dev/null || die "dpkg-query not found: this script expects Debian or Ubuntu;" \
-                "install these by hand: $*"
-        mapfile -t missing < <(missing_packages "$@")
-        ((${#missing[@]} == 0)) && return 0
-        [[ $EUID -eq 0 ]] || die "missing packages: ${missing[*]}; run as root (sudo $0) or install them first"
-        echo "run.sh: installing ${missing[*]}" >&2
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -q
-        apt-get install -y -q --no-install-recommends "${missing[@]}"
-}
 
 # Set up build/ the first time, and again when it was made by another meson version or is
 # half-written; otherwise ninja regenerates it by itself when a meson.build changes.

@@ -46,29 +46,10 @@ fail_step() {
         extra_failed=$((extra_failed + 1))
 }
 
-missing_packages() {
-        local pkg
-        for pkg in "$@"; do
-                if [[ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null)" != installed ]]; then
-                        echo "$pkg"
-                fi
-        done
-}
+PROG=test.sh
+# shellcheck source=scripts/lib/packages.sh
+source "$(dirname "$(readlink -f "$0")")/lib/packages.sh"
 
-install_missing() {
-        local -a missing
-        if ! command -v dpkg-query >/dev/null; then
-                echo "test.sh: no dpkg-query; assuming these are installed: $*" >&2
-                return 0
-        fi
-        mapfile -t missing < <(missing_packages "$@")
-        ((${#missing[@]} == 0)) && return 0
-        [[ $EUID -eq 0 ]] || die "missing packages: ${missing[*]}; run as root or install them first"
-        echo "test.sh: installing ${missing[*]}" >&2
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -q || die "apt-get update failed"
-        apt-get install -y -q --no-install-recommends "${missing[@]}" || die "apt-get install failed"
-}
 
 # The exact output of clang-format changes between major versions; only the version the
 # style file was written for gives a verdict worth failing on.
