@@ -16,8 +16,11 @@
  * nested namespace) is not recognised: such a task is treated as invisible, which
  * errs on the side of refusing. The other way, from the caller's id to the host's,
  * /proc can only be asked task by task: the candidates are the threads of the
- * container's subtree, the caller and the init (so a writable target is always found,
- * and a task of the namespace outside the subtree is found only if it is the caller).
+ * container's subtree, the caller and the init, so a task that may be moved is found
+ * at the cost of the subtree's size. Only when none of them is the one, every task of
+ * the host is asked (processes first, then the threads of those in the caller's
+ * namespace): a task of the namespace outside the subtree gets the caller EPERM, as
+ * with the ioctl, not ESRCH. Debian 12's and Ubuntu 22.04's kernels take this path.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -204,6 +207,100 @@ int capfs_pidns_from_host(const CapfsHost *host, CapfsPidns *ns, pid_t task, pid
         return from_host_by_proc(host, ns, task, 0, ret);
 }
 
+/* A /proc entry that names a task: all digits, no leading zero. */
+static bool task_name(const char *name, pid_t *ret) {
+        guint64 value;
+
+        if (name[0] < '1' || name[0] > '9' ||
+            !g_ascii_string_to_unsigned(name, 10, 1, G_MAXINT32, &value, NULL))
+                return false;
+        *ret = (pid_t) value;
+        return true;
+}
+
+/* Opens /proc/@dir (".": the list of processes) for listing. */
+static DIR *open_proc_dir(const CapfsHost *host, const char *dir) {
+        int fd = openat(host->proc_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d;
+
+        if (fd < 0)
+                return NULL;
+        d = fdopendir(fd);
+        if (!d)
+                close(fd);
+        return d;
+}
+
+/* The thread of host process @pid, which lives in @ns or below it, that @ns calls @id. */
+static bool find_thread(const CapfsHost *host, const CapfsPidns *ns, pid_t pid, pid_t id, pid_t *ret) {
+        g_autoptr(GString) status = g_string_new(NULL);
+        char dirname[32];
+        struct dirent *de;
+        bool found = false;
+        DIR *dir;
+
+        snprintf(dirname, sizeof(dirname), "%d/task", (int) pid);
+        dir = open_proc_dir(host, dirname);
+        if (!dir)
+                return false;
+        while (!found && (de = readdir(dir))) {
+                g_autoptr(GArray) nspids = NULL;
+                char path[64];
+                pid_t tid;
+
+                if (!task_name(de->d_name, &tid) || tid == pid)
+                        continue;
+                /* Threads share their process's pid namespace: only the number is to compare. */
+                snprintf(path, sizeof(path), "task/%d/status", (int) tid);
+                if (capfs_read_proc_pid(host, pid, path, status) < 0 ||
+                    capfs_parse_status_nspids(status->str, status->len, &nspids) < 0 ||
+                    nspids->len <= ns->level)
+                        continue;
+                if (g_array_index(nspids, pid_t, ns->level) == id) {
+                        *ret = tid;
+                        found = true;
+                }
+        }
+        closedir(dir);
+        return found;
+}
+
+/* Every task of the host, for the one @ns calls @id: the slow way, when the candidates had none. */
+static int scan_host(const CapfsHost *host, const CapfsPidns *ns, pid_t id, pid_t *ret) {
+        g_autoptr(GArray) inside = g_array_new(FALSE, FALSE, sizeof(pid_t));
+        struct dirent *de;
+        DIR *dir = open_proc_dir(host, ".");
+
+        if (!dir)
+                return -errno;
+        while ((de = readdir(dir))) {
+                g_autoptr(GArray) nspids = NULL;
+                pid_t pid, mine;
+
+                if (!task_name(de->d_name, &pid) || read_nspids(host, pid, &nspids) < 0 ||
+                    nspids->len <= ns->level)
+                        continue;
+                if (g_array_index(nspids, pid_t, ns->level) == id) {
+                        if (from_host_by_proc(host, ns, pid, id, &mine) >= 0) {
+                                closedir(dir);
+                                *ret = pid;
+                                return 0;
+                        }
+                        continue;
+                }
+                g_array_append_val(inside, pid);
+        }
+        closedir(dir);
+        /* A thread's id: the threads of the processes that live in @ns or below it. */
+        for (guint i = 0; i < inside->len; i++) {
+                pid_t pid = g_array_index(inside, pid_t, i), mine;
+
+                if (from_host_by_proc(host, ns, pid, 0, &mine) >= 0 && find_thread(host, ns, pid, id, ret))
+                        return 0;
+        }
+        return -ESRCH;
+}
+
 int capfs_pidns_to_host(const CapfsHost *host, CapfsPidns *ns, pid_t id, CapfsPidCandidates candidates,
                         void *userdata, pid_t *ret) {
         g_autoptr(GArray) found = NULL;
@@ -224,9 +321,8 @@ int capfs_pidns_to_host(const CapfsHost *host, CapfsPidns *ns, pid_t id, CapfsPi
 
         /*
          * No ioctl: only tasks /proc can be asked about one by one. Those that may be moved
-         * are in the container's subtree; the caller and the init are added so that a task
-         * of the namespace outside the subtree, if it is one of them, is told apart (EPERM)
-         * from one that does not exist (ESRCH).
+         * are in the container's subtree, and the caller and the init are the likeliest of
+         * the rest; then every task is.
          */
         found = g_array_new(FALSE, FALSE, sizeof(pid_t));
         if (ns->caller_pid > 0)
@@ -245,7 +341,7 @@ int capfs_pidns_to_host(const CapfsHost *host, CapfsPidns *ns, pid_t id, CapfsPi
                         return 0;
                 }
         }
-        return -ESRCH;
+        return scan_host(host, ns, id, ret);
 }
 
 static int collect_in(int cgfd, const char *file, GArray *out, unsigned depth) {

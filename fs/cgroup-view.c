@@ -337,7 +337,13 @@ static bool is_root(const ViewNode *n) {
         return g_str_equal(n->cgroup, n->h.root);
 }
 
-/* Whether the knob @n may be written through the view: 0 or -EACCES. */
+/*
+ * Whether the knob @n may be written through the view: 0 or -EACCES. At the root, the
+ * files cgroup2 itself gives a delegatee (and keeps writable at a cgroup namespace's root
+ * under nsdelegate): moving tasks, and cgroup.subtree_control, which only enables what the
+ * host's cgroup.controllers offers for the children, all still under the root's limits.
+ * A container on pure v2 needs the latter for its children to have any knob at all.
+ */
 static int knob_write_policy(const ViewNode *n) {
         if (name_in(n->knob, never_writable, G_N_ELEMENTS(never_writable)))
                 return -EACCES;

@@ -249,7 +249,7 @@ require_host() {
 # A test that runs too long is stopped from inside, with time left for its cleanup: meson's own
 # timeout (tests/integration/meson.build) kills the whole process group half a second after
 # its SIGTERM, which would leave cgroups and mounts behind. Every command the test waits for is
-# bounded (60 s at most), so the trap runs soon after the signal.
+# bounded (CT_TIMEOUT at most), so the trap runs soon after the signal.
 WATCHDOG_SECONDS=${CAPFS_TEST_WATCHDOG:-120}
 _watchdog_pid=
 _start_watchdog() {
@@ -263,6 +263,11 @@ _start_watchdog() {
         ) &
         _watchdog_pid=$!
 }
+
+# The bound on a container of run_in_ct* (and on the sleepers a test starts for one): 60 s, or
+# half the watchdog's time when that is raised, as under emulation, where everything is several
+# times slower.
+CT_TIMEOUT=$((WATCHDOG_SECONDS / 2 > 60 ? WATCHDOG_SECONDS / 2 : 60))
 
 # Mounts capfs on MNT and makes cgroups; what most tests start with.
 setup() {
@@ -475,15 +480,66 @@ cg_join() {
 
 # run_in_ct REL FUNCTION [ARGS...]: runs FUNCTION as the init of a new pid (and mount)
 # namespace whose processes all live in cgroup REL; prints what FUNCTION prints. FUNCTION may
-# call the read helpers above and the functions named in CT_FUNCS. At most 60 s.
+# call the read helpers above and the functions named in CT_FUNCS. At most CT_TIMEOUT seconds.
+# After ct_delegate, REL holds the container's processes only (see there).
 run_in_ct() {
         local rel=$1 fn=$2
         shift 2
+        if $_ct_delegated; then
+                _ct_run_delegated "$rel" "" "$fn" "$@"
+                return
+        fi
         (
                 cg_join "$rel" || exit 125
-                exec timeout -k 5 60 unshare --pid --fork --kill-child --mount --mount-proc \
+                exec timeout -k 5 "$CT_TIMEOUT" unshare --pid --fork --kill-child --mount --mount-proc \
                         bash -c "$(_ct_script "$fn")" "$fn" "$@"
         )
+}
+
+# ct_delegate: from now on the containers of run_in_ct* get their cgroup as a launcher that
+# delegates one leaves it: the wrappers (timeout, unshare) wait in our cgroup "launcher", and
+# the container's init joins REL itself before it runs FUNCTION (then enters the cgroup
+# namespace, for run_in_ct_cgns, so that its root is REL). On cgroup2 this is what lets a
+# container hand controllers to its children: a cgroup that does so may hold no processes
+# (the no-internal-processes rule), and the container cannot move processes it does not see.
+_ct_delegated=false
+ct_delegate() {
+        cg_create launcher
+        _ct_delegated=true
+}
+
+# _ct_run_delegated REL ENTER FUNCTION [ARGS...]: ENTER is the command (words) the init runs
+# FUNCTION's shell under once it is in REL: "unshare --cgroup" for a cgroup namespace, or
+# "setpriv ... unshare --map-root-user" for an unprivileged one.
+_ct_run_delegated() {
+        local rel=$1 enter=$2 fn=$3 key dirs=()
+        shift 3
+        for key in "${!CG_TOP[@]}"; do
+                dirs+=("${CG_TOP[$key]}/$rel")
+        done
+        (
+                cg_join launcher || exit 125
+                # shellcheck disable=SC2016 # expanded by the init's shell
+                exec timeout -k 5 "$CT_TIMEOUT" unshare --pid --fork --kill-child --mount --mount-proc \
+                        bash -c 'for d in '"$(printf '%q ' "${dirs[@]}")"'; do
+                                         echo 0 >"$d/cgroup.procs" || exit 125
+                                 done
+                                 script=$1
+                                 shift
+                                 exec '"$enter"' bash -c "$script" "$@"' \
+                        "$fn" "$(_ct_script "$fn")" "$fn" "$@"
+        )
+}
+
+# run_in_ct_as USER REL FUNCTION [ARGS...]: run_in_ct (after ct_delegate) for an unprivileged
+# container: its init, once in REL, becomes host uid and gid USER, root of a user namespace of
+# its own mapped to them. The mount must be reachable by USER.
+run_in_ct_as() {
+        local user=$1 rel=$2 fn=$3
+        shift 3
+        $_ct_delegated || bail "run_in_ct_as needs ct_delegate"
+        _ct_run_delegated "$rel" "setpriv --reuid=$user --regid=$user --clear-groups unshare --map-root-user" \
+                "$fn" "$@"
 }
 
 # run_in_cg REL FUNCTION [ARGS...]: the same in the host's pid namespace.
@@ -492,12 +548,12 @@ run_in_cg() {
         shift 2
         (
                 cg_join "$rel" || exit 125
-                exec timeout -k 5 60 bash -c "$(_ct_script "$fn")" "$fn" "$@"
+                exec timeout -k 5 "$CT_TIMEOUT" bash -c "$(_ct_script "$fn")" "$fn" "$@"
         )
 }
 
 _ct_script() {
-        echo "set -u; $(declare -f meminfo_field count_matching rd ${CT_FUNCS:-} "$1"); IO_TIMEOUT=$IO_TIMEOUT; $1 \"\$@\""
+        echo "set -u; $(declare -f meminfo_field count_matching rd on_v2 ${CT_FUNCS:-} "$1"); IO_TIMEOUT=$IO_TIMEOUT CT_TIMEOUT=$CT_TIMEOUT; $1 \"\$@\""
 }
 
 _cg_kill_all() {
@@ -539,9 +595,13 @@ _cg_left() {
 run_in_ct_cgns() {
         local rel=$1 fn=$2
         shift 2
+        if $_ct_delegated; then
+                _ct_run_delegated "$rel" "unshare --cgroup" "$fn" "$@"
+                return
+        fi
         (
                 cg_join "$rel" || exit 125
-                exec timeout -k 5 60 unshare --pid --fork --kill-child --mount --mount-proc --cgroup \
+                exec timeout -k 5 "$CT_TIMEOUT" unshare --pid --fork --kill-child --mount --mount-proc --cgroup \
                         bash -c "$(_ct_script "$fn")" "$fn" "$@"
         )
 }
@@ -565,12 +625,22 @@ cg_host() {
 }
 
 # cg_hier_dir CONTROLLER: the name of the hierarchy's directory under /sys/fs/cgroup (and
-# MNT/cgroup).
+# MNT/cgroup); empty on pure cgroup2, where both are the unified tree itself.
 cg_hier_dir() {
         local top
+        on_v2 && return 0
         top=$(cg_host "$1")
         top=${top#/sys/fs/cgroup/}
         echo "${top%%/*}"
+}
+
+# cg_rel CONTROLLER [REL]: the path of our cgroup REL in CONTROLLER's hierarchy, as
+# /proc/PID/cgroup shows it outside a cgroup namespace.
+cg_rel() {
+        local dir host
+        dir=$(cg_hier_dir "$1")
+        host=$(cg_host "$@")
+        echo "${host#/sys/fs/cgroup${dir:+/$dir}}"
 }
 
 # ns_pids PID: the NSpid field of PID: its pid in each pid namespace it is in, the host's first.

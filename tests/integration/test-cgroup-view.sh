@@ -7,16 +7,32 @@
 # read back in it; a host caller sees host pids), also from a pid namespace nested in the
 # container's. A container in its own cgroup namespace sees paths relative to its root, the
 # same ones /proc/self/cgroup shows it.
+#
+# Both layouts run the same scenarios. On v1/hybrid each controller has its tree (memory,
+# pids, cpu, unified), and a container moves its processes in each. On pure cgroup2 there is one
+# tree, and its rule that a cgroup handing controllers to its children holds no processes: a
+# container first moves its init into init.scope (which still counts as its root, as systemd
+# does it), then enables the controllers in its root's cgroup.subtree_control, which the view
+# allows (it is what cgroup2 delegation hands out, and gives no more than the host's
+# cgroup.controllers), and moves processes back to init.scope, not to the root.
 source "$(dirname "$0")/lib.sh"
-# These scenarios use v1 hierarchies (memory.limit_in_bytes, one tree per controller); the pure v2
-# variant is still to write, so the v2 lane skips them visibly rather than counting v1 assertions.
-on_v2 && skip_all "cgroup view scenarios are written for v1/hybrid hierarchies only so far"
 setup
+ct_delegate
 
 SYNC_DIR=$WORKDIR/sync
 mkdir "$SYNC_DIR"
 export SYNC_DIR
 export CT_FUNCS="sync_post sync_wait try try_put put try_rmdir cgroup_of nspid_of nested_inner"
+
+# The names that differ per layout. MEMH: memory's key in /proc/PID/cgroup ("" for the cgroup2
+# line); INIT_AT: where a container's init is once its root hands controllers down.
+if on_v2; then
+        MEM_MAX=memory.max MEM_UNLIMITED=max TASKS=cgroup.threads MEMH='' CG_LINE='^0::' INIT_AT=/init.scope
+else
+        MEM_MAX=memory.limit_in_bytes MEM_UNLIMITED=9223372036854771712 TASKS=tasks MEMH=memory
+        CG_LINE='^[0-9]+:memory:' INIT_AT=''
+fi
+export MEM_MAX TASKS MEMH CG_LINE INIT_AT
 
 timeout "$IO_TIMEOUT" ls "$MNT/cgroup" >/dev/null || bail "no cgroup view at $MNT/cgroup"
 
@@ -54,7 +70,9 @@ cg_create ns
 cg_create sd
 cg_create nest
 cg_create flood/kid
+cg_create flood/init.scope
 cg_create rootless/kid
+cg_create rootless/init.scope
 
 # ---- the layout
 assert_same "cgroup/ lists the hierarchies of /sys/fs/cgroup" "$(ls /sys/fs/cgroup | words)" \
@@ -75,51 +93,73 @@ daemon_cgroup_before=$(cat "/proc/$CAPFS_PID/cgroup")
 basic() {
         local s
         echo "pid=$$"
-        echo "root_ls=$(timeout "$IO_TIMEOUT" ls "$V_MEM" | grep -cxE 'memory\.limit_in_bytes|cgroup\.procs|tasks')"
+        echo "root_ls=$(timeout "$IO_TIMEOUT" ls "$V_MEM" | grep -cxE "$MEM_MAX|cgroup\\.procs|$TASKS")"
         echo "root_listing=$(timeout "$IO_TIMEOUT" ls -A "$V_MEM" | tr '\n' ' ')"
         echo "parent_ls=$(timeout "$IO_TIMEOUT" ls -A "${V_MEM%/*}" | tr '\n' ' ')"
         echo "grandparent_ls=$(timeout "$IO_TIMEOUT" ls -A "${V_MEM%/*/*}" | tr '\n' ' ')"
         echo "parent_mode=$(timeout "$IO_TIMEOUT" stat -c %a "${V_MEM%/*}")"
-        try mkdir_mem mkdir "$V_MEM/child"
-        try mkdir_pids mkdir "$V_PIDS/child"
-        try mkdir_cpu mkdir "$V_CPU/child"
-        try mkdir_uni mkdir "$V_UNI/child"
+        if on_v2; then
+                try mkdir_scope mkdir "$V_MEM/init.scope"
+                try_put move_init "$V_MEM/init.scope/cgroup.procs" 1
+                try_put enable "$V_MEM/cgroup.subtree_control" "+memory +pids +cpu"
+                echo "subtree_read=$(rd "$V_MEM/cgroup.subtree_control")"
+                try mkdir_mem mkdir "$V_MEM/child"
+        else
+                try mkdir_mem mkdir "$V_MEM/child"
+                try mkdir_pids mkdir "$V_PIDS/child"
+                try mkdir_cpu mkdir "$V_CPU/child"
+                try mkdir_uni mkdir "$V_UNI/child"
+        fi
         echo "child_listed=$(timeout "$IO_TIMEOUT" ls "$V_MEM" | grep -cx child)"
-        try_put set_mem "$V_MEM/child/memory.limit_in_bytes" 134217728
+        try_put set_mem "$V_MEM/child/$MEM_MAX" 134217728
         try_put set_pids "$V_PIDS/child/pids.max" 16
-        try_put set_quota "$V_CPU/child/cpu.cfs_quota_us" 25000
-        echo "mem_read=$(rd "$V_MEM/child/memory.limit_in_bytes")"
+        if on_v2; then
+                try_put set_quota "$V_CPU/child/cpu.max" "25000 100000"
+        else
+                try_put set_quota "$V_CPU/child/cpu.cfs_quota_us" 25000
+        fi
+        echo "mem_read=$(rd "$V_MEM/child/$MEM_MAX")"
         echo "pids_read=$(rd "$V_PIDS/child/pids.max")"
 
         sleep 60 &
         s=$!
         echo "sleeper=$s"
         try_put move_mem "$V_MEM/child/cgroup.procs" "$s"
-        try_put move_pids "$V_PIDS/child/cgroup.procs" "$s"
-        try_put move_uni "$V_UNI/child/cgroup.procs" "$s"
+        if ! on_v2; then
+                try_put move_pids "$V_PIDS/child/cgroup.procs" "$s"
+                try_put move_uni "$V_UNI/child/cgroup.procs" "$s"
+        fi
         echo "view_child_procs=$(rd "$V_MEM/child/cgroup.procs" | tr '\n' ' ')"
-        echo "view_child_tasks=$(rd "$V_MEM/child/tasks" | tr '\n' ' ')"
+        echo "view_child_tasks=$(rd "$V_MEM/child/$TASKS" | tr '\n' ' ')"
         echo "view_child_uni_procs=$(rd "$V_UNI/child/cgroup.procs" | tr '\n' ' ')"
         echo "view_child_uni_threads=$(rd "$V_UNI/child/cgroup.threads" | tr '\n' ' ')"
-        echo "view_root_procs=$(rd "$V_MEM/cgroup.procs" | tr '\n' ' ')"
-        echo "proc_mem=$(cgroup_of "$s" memory)"
+        echo "view_root_procs=$(rd "$V_MEM$INIT_AT/cgroup.procs" | tr '\n' ' ')"
+        echo "proc_mem=$(cgroup_of "$s" "$MEMH")"
         echo "proc_uni=$(cgroup_of "$s" "")"
         # "0" is the writer: this bash moves itself; the grep it starts afterwards is there too.
-        echo "zero=$(timeout "$IO_TIMEOUT" bash -c 'echo 0 >"$1" && grep -E "^[0-9]+:memory:" /proc/self/cgroup | cut -d: -f3' \
-                zero "$V_MEM/child/cgroup.procs" 2>&1 | tr '\n' ' ')"
+        echo "zero=$(timeout "$IO_TIMEOUT" bash -c 'echo 0 >"$1" && grep -E "$2" /proc/self/cgroup | cut -d: -f3' \
+                zero "$V_MEM/child/cgroup.procs" "$CG_LINE" 2>&1 | tr '\n' ' ')"
         sync_post moved
         sync_wait checked || return 1
 
-        try_put back_mem "$V_MEM/cgroup.procs" "$s"
-        try_put back_pids "$V_PIDS/cgroup.procs" "$s"
-        try_put back_uni "$V_UNI/cgroup.procs" "$s"
-        echo "proc_mem_back=$(cgroup_of "$s" memory)"
+        if on_v2; then
+                # The root hands controllers down now: the kernel keeps processes out of it.
+                try_put back_root "$V_MEM/cgroup.procs" "$s"
+                try_put back_mem "$V_MEM/init.scope/cgroup.procs" "$s"
+        else
+                try_put back_mem "$V_MEM/cgroup.procs" "$s"
+                try_put back_pids "$V_PIDS/cgroup.procs" "$s"
+                try_put back_uni "$V_UNI/cgroup.procs" "$s"
+        fi
+        echo "proc_mem_back=$(cgroup_of "$s" "$MEMH")"
         kill "$s"
         wait "$s" 2>/dev/null
         try_rmdir rmdir_mem "$V_MEM/child"
-        try_rmdir rmdir_pids "$V_PIDS/child"
-        try_rmdir rmdir_cpu "$V_CPU/child"
-        try_rmdir rmdir_uni "$V_UNI/child"
+        if ! on_v2; then
+                try_rmdir rmdir_pids "$V_PIDS/child"
+                try_rmdir rmdir_cpu "$V_CPU/child"
+                try_rmdir rmdir_uni "$V_UNI/child"
+        fi
         echo "child_listed_after=$(timeout "$IO_TIMEOUT" ls "$V_MEM" | grep -cx child)"
 
         # Names cgroupfs allows that /proc/PID/cgroup shows unescaped: the view finds the
@@ -129,10 +169,10 @@ basic() {
         try mkdir_colon mkdir "$V_MEM/x:memory:"
         try_put move_colon "$V_MEM/x:memory:/cgroup.procs" "$s"
         echo "read_colon=$(rd "$V_MEM/x:memory:/cgroup.procs" | tr '\n' ' ')"
-        try_put back_colon "$V_MEM/cgroup.procs" "$s"
+        try_put back_colon "$V_MEM$INIT_AT/cgroup.procs" "$s"
         try mkdir_space mkdir "$V_MEM/a b"
         try_put move_space "$V_MEM/a b/cgroup.procs" "$s"
-        try_put back_space "$V_MEM/cgroup.procs" "$s"
+        try_put back_space "$V_MEM$INIT_AT/cgroup.procs" "$s"
         echo "odd_sleeper=$s"
         kill "$s"
         wait "$s" 2>/dev/null
@@ -150,19 +190,29 @@ if sync_wait moved; then
         assert_match "host: memory child/cgroup.procs holds one process" '^[0-9]+$' "$host_procs"
         host_s=$host_procs
         assert_eq "host: it is the container's sleeper (NSpid host, container)" "$host_s $s" "$(ns_pids "$host_s")"
-        assert_eq "host: pids child/cgroup.procs holds exactly it" "$host_s" "$(cat "$H_PIDS/child/cgroup.procs" | words)"
-        assert_eq "host: unified child/cgroup.procs holds exactly it" "$host_s" "$(cat "$H_UNI/child/cgroup.procs" | words)"
-        assert_eq "host: its cpu cgroup did not change (not moved there)" 1 "$(grep -cx "$host_s" "$H_CPU/cgroup.procs")"
-        assert_eq "host: child memory.limit_in_bytes is 128 MiB" 134217728 "$(cat "$H_MEM/child/memory.limit_in_bytes")"
+        if on_v2; then
+                assert_eq "host: child/cgroup.threads holds exactly its one thread" "$host_s" \
+                        "$(cat "$H_UNI/child/cgroup.threads" | words)"
+                assert_eq "host: /proc/SLEEPER/cgroup is the child" "0::$(cg_rel unified ct)/child" \
+                        "$(cat "/proc/$host_s/cgroup")"
+                assert_eq "host: the container enabled cpu, memory and pids for the root's children" \
+                        "cpu memory pids" "$(cat "$H_UNI/cgroup.subtree_control")"
+                assert_eq "host: child cpu.max is 25000 100000" "25000 100000" "$(cat "$H_CPU/child/cpu.max")"
+        else
+                assert_eq "host: pids child/cgroup.procs holds exactly it" "$host_s" "$(cat "$H_PIDS/child/cgroup.procs" | words)"
+                assert_eq "host: unified child/cgroup.procs holds exactly it" "$host_s" "$(cat "$H_UNI/child/cgroup.procs" | words)"
+                assert_eq "host: its cpu cgroup did not change (not moved there)" 1 "$(grep -cx "$host_s" "$H_CPU/cgroup.procs")"
+                assert_eq "host: child cpu.cfs_quota_us is 25000" 25000 "$(cat "$H_CPU/child/cpu.cfs_quota_us")"
+        fi
+        assert_eq "host: child $MEM_MAX is 128 MiB" 134217728 "$(cat "$H_MEM/child/$MEM_MAX")"
         assert_eq "host: child pids.max is 16" 16 "$(cat "$H_PIDS/child/pids.max")"
-        assert_eq "host: child cpu.cfs_quota_us is 25000" 25000 "$(cat "$H_CPU/child/cpu.cfs_quota_us")"
-        assert_eq "host: the container's own limit is untouched" 9223372036854771712 "$(cat "$H_MEM/memory.limit_in_bytes")"
+        assert_eq "host: the container's own limit is untouched" "$MEM_UNLIMITED" "$(cat "$H_MEM/$MEM_MAX")"
         # The host's pid namespace reads host pids through the view.
         assert_eq "host caller reads child/cgroup.procs through the view: host pids" "$host_s" \
                 "$(rd "$V_MEM/child/cgroup.procs" | words)"
-        init_host=$(ct_init_pid ct)
-        assert_eq "the container's pid 1 is still in the container's root (host)" 1 \
-                "$(grep -cx "${init_host:-none}" "$H_MEM/cgroup.procs")"
+        init_host=$(ct_init_pid "ct$INIT_AT")
+        assert_eq "the container's pid 1 is still in the container's root${INIT_AT:+ (its init.scope)} (host)" 1 \
+                "$(grep -cx "${init_host:-none}" "$H_MEM$INIT_AT/cgroup.procs")"
         assert_eq "the daemon did not move itself (\"0\" is the caller)" "$daemon_cgroup_before" \
                 "$(cat "/proc/$CAPFS_PID/cgroup")"
 else
@@ -174,35 +224,49 @@ out=$(cat "$WORKDIR/basic.out")
 diag "$out"
 [[ -s "$WORKDIR/basic.err" ]] && diag "stderr: $(head -n 20 "$WORKDIR/basic.err")"
 s=$(get sleeper <<<"$out")
-rel_mem=${H_MEM#/sys/fs/cgroup/memory}
-rel_uni=${H_UNI#/sys/fs/cgroup/unified}
+rel_mem=$(cg_rel memory ct)
+rel_uni=$(cg_rel unified ct)
 
 assert_eq "the container's init is pid 1" 1 "$(get pid <<<"$out")"
-assert_eq "the container root lists memory.limit_in_bytes, cgroup.procs and tasks" 3 "$(get root_ls <<<"$out")"
+assert_eq "the container root lists $MEM_MAX, cgroup.procs and $TASKS" 3 "$(get root_ls <<<"$out")"
 assert_same "the container root lists what the host directory holds" "$host_listing" "$(get root_listing <<<"$out")"
 assert_eq "its parent (an ancestor) lists only the container" "ct " "$(get parent_ls <<<"$out")"
 assert_eq "the ancestor above lists only the path to it" "$TAG " "$(get grandparent_ls <<<"$out")"
 assert_eq "ancestors are read-only directories (0555)" 555 "$(get parent_mode <<<"$out")"
-for k in mkdir_mem mkdir_pids mkdir_cpu mkdir_uni; do
-        assert_eq "$k: mkdir child below the container root" OK "$(get $k <<<"$out")"
+if on_v2; then
+        assert_eq "mkdir init.scope below the container root" OK "$(get mkdir_scope <<<"$out")"
+        assert_eq "move the init (1) into it" OK "$(get move_init <<<"$out")"
+        assert_eq "enable +memory +pids +cpu in the root's cgroup.subtree_control (delegation)" OK \
+                "$(get enable <<<"$out")"
+        assert_eq "read the root's cgroup.subtree_control back" "cpu memory pids" "$(get subtree_read <<<"$out")"
+        mkdirs=mkdir_mem
+else
+        mkdirs="mkdir_mem mkdir_pids mkdir_cpu mkdir_uni"
+fi
+for k in $mkdirs; do
+        assert_eq "$k: mkdir child below the container root" OK "$(get "$k" <<<"$out")"
 done
 assert_eq "the new child is listed at once" 1 "$(get child_listed <<<"$out")"
-assert_eq "write memory.limit_in_bytes of the child" OK "$(get set_mem <<<"$out")"
+assert_eq "write $MEM_MAX of the child" OK "$(get set_mem <<<"$out")"
 assert_eq "write pids.max of the child" OK "$(get set_pids <<<"$out")"
-assert_eq "write cpu.cfs_quota_us of the child" OK "$(get set_quota <<<"$out")"
-assert_eq "read memory.limit_in_bytes back through the view" 134217728 "$(get mem_read <<<"$out")"
+assert_eq "write $(if on_v2; then echo cpu.max; else echo cpu.cfs_quota_us; fi) of the child" OK "$(get set_quota <<<"$out")"
+assert_eq "read $MEM_MAX back through the view" 134217728 "$(get mem_read <<<"$out")"
 assert_eq "read pids.max back through the view" 16 "$(get pids_read <<<"$out")"
-assert_eq "move the sleeper (container pid) into memory child" OK "$(get move_mem <<<"$out")"
-assert_eq "move it into pids child" OK "$(get move_pids <<<"$out")"
-assert_eq "move it into the unified tree's child" OK "$(get move_uni <<<"$out")"
+assert_eq "move the sleeper (container pid) into the child" OK "$(get move_mem <<<"$out")"
+if ! on_v2; then
+        assert_eq "move it into pids child" OK "$(get move_pids <<<"$out")"
+        assert_eq "move it into the unified tree's child" OK "$(get move_uni <<<"$out")"
+fi
 assert_eq "child/cgroup.procs read in the container: its own pid of the sleeper" "$s " \
         "$(get view_child_procs <<<"$out")"
-assert_eq "child/tasks read in the container: the same" "$s " "$(get view_child_tasks <<<"$out")"
-assert_eq "unified child/cgroup.procs read in the container: the same" "$s " "$(get view_child_uni_procs <<<"$out")"
-assert_eq "unified child/cgroup.threads read in the container: the same" "$s " \
-        "$(get view_child_uni_threads <<<"$out")"
+assert_eq "child/$TASKS read in the container: the same" "$s " "$(get view_child_tasks <<<"$out")"
+if ! on_v2; then
+        assert_eq "unified child/cgroup.procs read in the container: the same" "$s " "$(get view_child_uni_procs <<<"$out")"
+        assert_eq "unified child/cgroup.threads read in the container: the same" "$s " \
+                "$(get view_child_uni_threads <<<"$out")"
+fi
 root_procs=$(get view_root_procs <<<"$out")
-check "root/cgroup.procs read in the container holds its init as 1 ($root_procs)" contains_word "$root_procs" 1
+check "root${INIT_AT}/cgroup.procs read in the container holds its init as 1 ($root_procs)" contains_word "$root_procs" 1
 check "... and not the sleeper, which moved" not contains_word "$root_procs" "$s"
 check "... and no host pid (the init's is ${init_host:-?})" not contains_word "$root_procs" "${init_host:-1}"
 assert_eq "/proc/SLEEPER/cgroup in the container: memory path = the view's path" "$rel_mem/child" \
@@ -210,12 +274,19 @@ assert_eq "/proc/SLEEPER/cgroup in the container: memory path = the view's path"
 assert_eq "/proc/SLEEPER/cgroup in the container: unified path = the view's path" "$rel_uni/child" \
         "$(get proc_uni <<<"$out")"
 assert_eq "writing 0 moves the writer itself" "$rel_mem/child " "$(get zero <<<"$out")"
-for k in back_mem back_pids back_uni; do
-        assert_eq "$k: move the sleeper back to the container root" OK "$(get $k <<<"$out")"
+if on_v2; then
+        assert_refused "the sleeper back into the root, which hands controllers down: the kernel's EBUSY" \
+                "Device or resource busy" "$(get back_root <<<"$out")" "" ""
+        backs=back_mem rmdirs=rmdir_mem
+else
+        backs="back_mem back_pids back_uni" rmdirs="rmdir_mem rmdir_pids rmdir_cpu rmdir_uni"
+fi
+for k in $backs; do
+        assert_eq "$k: move the sleeper back to the container root${INIT_AT:+ (init.scope)}" OK "$(get "$k" <<<"$out")"
 done
-assert_eq "it is back in the root" "$rel_mem" "$(get proc_mem_back <<<"$out")"
-for k in rmdir_mem rmdir_pids rmdir_cpu rmdir_uni; do
-        assert_eq "$k: rmdir the child" OK "$(get $k <<<"$out")"
+assert_eq "it is back there" "$rel_mem$INIT_AT" "$(get proc_mem_back <<<"$out")"
+for k in $rmdirs; do
+        assert_eq "$k: rmdir the child" OK "$(get "$k" <<<"$out")"
 done
 assert_eq "the child is gone from the listing at once" 0 "$(get child_listed_after <<<"$out")"
 left=$(for d in "$H_MEM" "$H_PIDS" "$H_CPU" "$H_UNI"; do [[ -e $d/child ]] && echo "$d/child"; done)
@@ -229,7 +300,7 @@ assert_eq "'a b': move a process in and out" "OK OK" "$(get move_space <<<"$out"
 assert_eq "rmdir both" "OK OK" "$(get rmdir_colon <<<"$out") $(get rmdir_space <<<"$out")"
 log=$WORKDIR/capfs-mnt.log
 check "the daemon's log records the limit write (audit)" \
-        grep -qE "ct/child/memory\.limit_in_bytes.*134217728|134217728.*ct/child/memory\.limit_in_bytes" "$log"
+        grep -qE "ct/child/$MEM_MAX.*134217728|134217728.*ct/child/$MEM_MAX" "$log"
 check "the daemon's log records the mkdir (audit)" grep -qE "mkdir.*ct/child|ct/child.*mkdir" "$log"
 
 # ---------------------------------------------------------------- a container in its own cgroup namespace
@@ -237,36 +308,45 @@ D_MEM=$(cg_hier_dir memory)
 D_UNI=$(cg_hier_dir unified)
 H_NS_MEM=$(cg_host memory ns)
 H_NS_UNI=$(cg_host unified ns)
-rel=${H_NS_MEM#/sys/fs/cgroup/"$D_MEM"/}
+rel=$(cg_rel memory ns)
+rel=${rel#/}
 FIRST_COMPONENT=${rel%%/*}
 export D_MEM D_UNI FIRST_COMPONENT
 
 nsview() {
         local m=$MNT/cgroup/$D_MEM u=$MNT/cgroup/$D_UNI s
-        echo "self_mem=$(cgroup_of self memory)"
+        echo "self_mem=$(cgroup_of self "$MEMH")"
         echo "self_uni=$(cgroup_of self "")"
-        echo "root_ls=$(timeout "$IO_TIMEOUT" ls "$m" | grep -cxE 'memory\.limit_in_bytes|cgroup\.procs')"
+        echo "root_ls=$(timeout "$IO_TIMEOUT" ls "$m" | grep -cxE "$MEM_MAX|cgroup\\.procs")"
         try host_path ls "$m/$FIRST_COMPONENT"
-        try mkdir_mem mkdir "$m/sub"
-        try mkdir_uni mkdir "$u/sub"
-        try_put set_mem "$m/sub/memory.limit_in_bytes" 67108864
+        if on_v2; then
+                try mkdir_scope mkdir "$m/init.scope"
+                try_put move_init "$m/init.scope/cgroup.procs" 1
+                echo "self_scope=$(cgroup_of self "")"
+                try_put enable "$m/cgroup.subtree_control" "+memory"
+                try mkdir_mem mkdir "$m/sub"
+        else
+                try mkdir_mem mkdir "$m/sub"
+                try mkdir_uni mkdir "$u/sub"
+        fi
+        try_put set_mem "$m/sub/$MEM_MAX" 67108864
         sleep 60 &
         s=$!
         echo "sleeper=$s"
         try_put move_mem "$m/sub/cgroup.procs" "$s"
-        try_put move_uni "$u/sub/cgroup.procs" "$s"
-        echo "proc_mem=$(cgroup_of "$s" memory)"
+        on_v2 || try_put move_uni "$u/sub/cgroup.procs" "$s"
+        echo "proc_mem=$(cgroup_of "$s" "$MEMH")"
         echo "proc_uni=$(cgroup_of "$s" "")"
         echo "view_sub_procs=$(rd "$m/sub/cgroup.procs" | tr '\n' ' ')"
-        echo "view_root_procs=$(rd "$m/cgroup.procs" | tr '\n' ' ')"
+        echo "view_root_procs=$(rd "$m$INIT_AT/cgroup.procs" | tr '\n' ' ')"
         sync_post ns_moved
         sync_wait ns_checked || return 1
-        try_put back_mem "$m/cgroup.procs" "$s"
-        try_put back_uni "$u/cgroup.procs" "$s"
+        try_put back_mem "$m$INIT_AT/cgroup.procs" "$s"
+        on_v2 || try_put back_uni "$u/cgroup.procs" "$s"
         kill "$s"
         wait "$s" 2>/dev/null
         try_rmdir rmdir_mem "$m/sub"
-        try_rmdir rmdir_uni "$u/sub"
+        on_v2 || try_rmdir rmdir_uni "$u/sub"
 }
 
 run_in_ct_cgns ns nsview >"$WORKDIR/ns.out" 2>"$WORKDIR/ns.err" &
@@ -276,8 +356,8 @@ if sync_wait ns_moved; then
         s=$(get sleeper <<<"$out")
         host_s=$(cat "$H_NS_MEM/sub/cgroup.procs" | words)
         assert_eq "cgns host: memory sub holds exactly the sleeper" "$host_s $s" "$(ns_pids "${host_s:-0}")"
-        assert_eq "cgns host: unified sub holds exactly it" "$host_s" "$(cat "$H_NS_UNI/sub/cgroup.procs" | words)"
-        assert_eq "cgns host: sub memory.limit_in_bytes is 64 MiB" 67108864 "$(cat "$H_NS_MEM/sub/memory.limit_in_bytes")"
+        on_v2 || assert_eq "cgns host: unified sub holds exactly it" "$host_s" "$(cat "$H_NS_UNI/sub/cgroup.procs" | words)"
+        assert_eq "cgns host: sub $MEM_MAX is 64 MiB" 67108864 "$(cat "$H_NS_MEM/sub/$MEM_MAX")"
 else
         not_ok "the cgroup-namespace container gets to the point where its sleeper is moved" "$(cat "$WORKDIR/ns.err")"
 fi
@@ -290,44 +370,59 @@ s=$(get sleeper <<<"$out")
 assert_eq "cgns: /proc/self/cgroup shows / for memory" / "$(get self_mem <<<"$out")"
 assert_eq "cgns: /proc/self/cgroup shows / for the unified tree" / "$(get self_uni <<<"$out")"
 assert_eq "cgns: cgroup/$D_MEM is the container root itself" 2 "$(get root_ls <<<"$out")"
-assert_refused "cgns: the host path (cgroup/$D_MEM/$FIRST_COMPONENT) does not exist" \
+assert_refused "cgns: the host path (cgroup/$D_MEM${D_MEM:+/}$FIRST_COMPONENT) does not exist" \
         "No such file or directory" "$(get host_path <<<"$out")" "" ""
-for k in mkdir_mem mkdir_uni set_mem move_mem move_uni back_mem back_uni rmdir_mem rmdir_uni; do
-        assert_eq "cgns: $k" OK "$(get $k <<<"$out")"
+if on_v2; then
+        assert_eq "cgns: /proc/self/cgroup shows /init.scope once the init moved there" /init.scope \
+                "$(get self_scope <<<"$out")"
+        oks="mkdir_scope move_init enable mkdir_mem set_mem move_mem back_mem rmdir_mem"
+else
+        oks="mkdir_mem mkdir_uni set_mem move_mem move_uni back_mem back_uni rmdir_mem rmdir_uni"
+fi
+for k in $oks; do
+        assert_eq "cgns: $k" OK "$(get "$k" <<<"$out")"
 done
 assert_eq "cgns: /proc/SLEEPER/cgroup shows /sub (memory), as the view's path" /sub "$(get proc_mem <<<"$out")"
 assert_eq "cgns: /proc/SLEEPER/cgroup shows /sub (unified)" /sub "$(get proc_uni <<<"$out")"
 assert_eq "cgns: sub/cgroup.procs read in the container" "$s " "$(get view_sub_procs <<<"$out")"
 root_procs=$(get view_root_procs <<<"$out")
-check "cgns: root cgroup.procs holds its init as 1 ($root_procs)" contains_word "$root_procs" 1
+check "cgns: root${INIT_AT}/cgroup.procs holds its init as 1 ($root_procs)" contains_word "$root_procs" 1
 left=$(for d in "$H_NS_MEM" "$H_NS_UNI"; do [[ -e $d/sub ]] && echo "$d/sub"; done)
 assert_eq "cgns host: sub is gone" "" "$left"
 
 # ---------------------------------------------------------------- systemd in a cgroup namespace
 # systemd as the container's init moves itself into /init.scope and makes system.slice next to
 # it; the container's root stays the top of its namespace, the paths stay those of
-# /proc/self/cgroup.
+# /proc/self/cgroup. On cgroup2 it then enables controllers in the top's cgroup.subtree_control,
+# and disables them again before it moves back (the kernel keeps processes out of a cgroup that
+# hands controllers down).
 H_SD=$(cg_host memory sd)
 
 systemd_like() {
         local m=$MNT/cgroup/$D_MEM
         try mkdir_scope mkdir "$m/init.scope"
         try_put move_init "$m/init.scope/cgroup.procs" 1
-        echo "self=$(cgroup_of self memory)"
+        echo "self=$(cgroup_of self "$MEMH")"
         echo "top_lists_scope=$(timeout "$IO_TIMEOUT" ls "$m" | grep -cx init.scope)"
         echo "scope_procs=$(rd "$m/init.scope/cgroup.procs" | tr '\n' ' ')"
-        try_put top_limit "$m/memory.limit_in_bytes" 1073741824
+        on_v2 && try_put enable "$m/cgroup.subtree_control" "+memory +pids"
+        try_put top_limit "$m/$MEM_MAX" 1073741824
         try mkdir_slice mkdir "$m/system.slice"
-        try_put slice_limit "$m/system.slice/memory.limit_in_bytes" 134217728
-        echo "slice_limit_read=$(rd "$m/system.slice/memory.limit_in_bytes")"
-        try_put scope_limit "$m/init.scope/memory.limit_in_bytes" 268435456
-        try_put move_back "$m/cgroup.procs" 1
+        try_put slice_limit "$m/system.slice/$MEM_MAX" 134217728
+        echo "slice_limit_read=$(rd "$m/system.slice/$MEM_MAX")"
+        try_put scope_limit "$m/init.scope/$MEM_MAX" 268435456
         try_rmdir rmdir_slice "$m/system.slice"
+        if on_v2; then
+                try_put move_back_busy "$m/cgroup.procs" 1
+                try_put disable "$m/cgroup.subtree_control" "-memory -pids"
+                echo "scope_knob_gone=$(timeout "$IO_TIMEOUT" ls "$m/init.scope" | grep -cx "$MEM_MAX")"
+        fi
+        try_put move_back "$m/cgroup.procs" 1
         try_rmdir rmdir_scope "$m/init.scope"
 }
 
-cg_set memory sd memory.limit_in_bytes 536870912
-sd_before=$(cat "$H_SD/memory.limit_in_bytes")
+cg_limit_memory sd 536870912
+sd_before=$(cat "$H_SD/$MEM_MAX")
 out=$(run_in_ct_cgns sd systemd_like 2>&1)
 diag "$out"
 assert_eq "systemd-like: mkdir init.scope at the top" OK "$(get mkdir_scope <<<"$out")"
@@ -336,12 +431,20 @@ assert_eq "systemd-like: /proc/self/cgroup says /init.scope" /init.scope "$(get 
 assert_eq "systemd-like: the top lists init.scope" 1 "$(get top_lists_scope <<<"$out")"
 check "systemd-like: init.scope/cgroup.procs holds 1 ($(get scope_procs <<<"$out"))" \
         contains_word "$(get scope_procs <<<"$out")" 1
+on_v2 && assert_eq "systemd-like: enable +memory +pids in the top's cgroup.subtree_control" OK \
+        "$(get enable <<<"$out")"
 assert_refused "systemd-like: the top's own limit stays read-only (EACCES)" "Permission denied" \
-        "$(get top_limit <<<"$out")" "$sd_before" "$(cat "$H_SD/memory.limit_in_bytes")"
+        "$(get top_limit <<<"$out")" "$sd_before" "$(cat "$H_SD/$MEM_MAX")"
 assert_eq "systemd-like: mkdir system.slice" OK "$(get mkdir_slice <<<"$out")"
 assert_eq "systemd-like: set its limit" OK "$(get slice_limit <<<"$out")"
 assert_eq "systemd-like: read it back" 134217728 "$(get slice_limit_read <<<"$out")"
 assert_eq "systemd-like: set init.scope's limit (a descendant)" OK "$(get scope_limit <<<"$out")"
+if on_v2; then
+        assert_refused "systemd-like: pid 1 back into the top while it hands controllers down: EBUSY" \
+                "Device or resource busy" "$(get move_back_busy <<<"$out")" "" ""
+        assert_eq "systemd-like: disable -memory -pids again" OK "$(get disable <<<"$out")"
+        assert_eq "systemd-like: init.scope has no $MEM_MAX then" 0 "$(get scope_knob_gone <<<"$out")"
+fi
 assert_eq "systemd-like: move pid 1 back, rmdir both" "OK OK OK" \
         "$(get move_back <<<"$out") $(get rmdir_slice <<<"$out") $(get rmdir_scope <<<"$out")"
 check "systemd-like host: init.scope and system.slice are gone" test ! -e "$H_SD/init.scope" -a ! -e "$H_SD/system.slice"
@@ -360,8 +463,8 @@ nested_inner() {
         sleep 60 &
         s=$!
         echo "nested_sleeper=$s"
-        echo "nested_self=$(timeout "$IO_TIMEOUT" bash -c 'echo $$ >"$1" && grep -E "^[0-9]+:memory:" /proc/self/cgroup | cut -d: -f3' \
-                self "$V_NEST/inner/cgroup.procs" 2>&1 | tr '\n' ' ')"
+        echo "nested_self=$(timeout "$IO_TIMEOUT" bash -c 'echo $$ >"$1" && grep -E "$2" /proc/self/cgroup | cut -d: -f3' \
+                self "$V_NEST/inner/cgroup.procs" "$CG_LINE" 2>&1 | tr '\n' ' ')"
         try_put nested_move "$V_NEST/inner/cgroup.procs" "$s"
         try_put nested_move_outer "$V_NEST/inner/cgroup.procs" "$outer"
         echo "nested_reads_inner=$(rd "$V_NEST/inner/cgroup.procs" | tr '\n' ' ')"
@@ -430,7 +533,7 @@ outer_s=$(get outer_sleeper <<<"$out")
 assert_eq "nested: mkdir inner from the container" OK "$(get mkdir_inner <<<"$out")"
 assert_eq "nested: its init is pid 1 there" 1 "$(get nested_pid <<<"$out")"
 assert_eq "nested: the container's sleeper (pid $outer_s) is invisible there" no "$(get outer_visible <<<"$out")"
-assert_eq "nested: a process writing its own pid (as it sees it) moves itself" "${H_NEST#/sys/fs/cgroup/memory}/inner " \
+assert_eq "nested: a process writing its own pid (as it sees it) moves itself" "$(cg_rel memory nest)/inner " \
         "$(get nested_self <<<"$out")"
 assert_eq "nested: it moves its sleeper by its own pid" OK "$(get nested_move <<<"$out")"
 assert_refused "nested: a pid of the outer namespace it cannot see: ESRCH" "No such process" \
@@ -449,9 +552,11 @@ assert_eq "nested: rmdir inner" OK "$(get rmdir_inner <<<"$out")"
 check "nested host: inner is gone" test ! -e "$H_NEST/inner"
 
 # ---------------------------------------------------------------- a rootless container
-# An unprivileged host user (uid 100000) makes a user namespace mapping itself to root, then a
-# pid namespace: the view shows its subtree owned by its root (host uid 100000 is that root),
-# the ancestors by nobody, and it manages its subtree as any container.
+# The init of a pid namespace, once in its cgroup, becomes the unprivileged host user 100000 and
+# root of a user namespace of its own: the view shows its subtree owned by its root (host uid
+# 100000 is that root), the ancestors by nobody, and it manages its subtree as any container.
+# Its init is in rootless/init.scope, so that its root (rootless) may hand controllers to kid on
+# cgroup2.
 V_RL=$(cg_view memory rootless)
 H_RL=$(cg_host memory rootless)
 export V_RL
@@ -460,10 +565,10 @@ rootless() {
         local s
         echo "uid_map=$(awk '{ print $1, $2, $3 }' /proc/self/uid_map)"
         echo "root_owner=$(stat -c %u:%g "$V_RL")"
-        echo "kid_owner=$(stat -c %u:%g "$V_RL/kid" "$V_RL/kid/memory.limit_in_bytes" | tr '\n' ' ')"
+        echo "kid_owner=$(stat -c %u:%g "$V_RL/kid" "$V_RL/kid/$MEM_MAX" | tr '\n' ' ')"
         echo "ancestor_owner=$(stat -c %u:%g "${V_RL%/*}")"
-        try_put kid_limit "$V_RL/kid/memory.limit_in_bytes" 134217728
-        try_put root_limit "$V_RL/memory.limit_in_bytes" 1073741824
+        try_put kid_limit "$V_RL/kid/$MEM_MAX" 134217728
+        try_put root_limit "$V_RL/$MEM_MAX" 1073741824
         try mkdir mkdir "$V_RL/new"
         try rmdir rmdir "$V_RL/new"
         sleep 60 &
@@ -477,13 +582,8 @@ rootless() {
 if command -v setpriv >/dev/null; then
         # The unprivileged user must reach the mount.
         chmod 0755 "$WORKDIR"
-        rl_before=$(cat "$H_RL/memory.limit_in_bytes")
-        out=$(
-                cg_join rootless || exit 125
-                exec timeout -k 5 60 setpriv --reuid=100000 --regid=100000 --clear-groups \
-                        unshare --map-root-user --pid --fork --kill-child --mount --mount-proc \
-                        bash -c "$(_ct_script rootless)" rootless 2>&1
-        )
+        rl_before=$(cat "$H_RL/$MEM_MAX")
+        out=$(run_in_ct_as 100000 rootless/init.scope rootless 2>&1)
         diag "$out"
         assert_eq "rootless: it is root of a user namespace mapped to host uid 100000" "0 100000 1" \
                 "$(get uid_map <<<"$out")"
@@ -492,9 +592,9 @@ if command -v setpriv >/dev/null; then
         assert_eq "rootless: ancestors are owned by nobody (host root is unmapped)" 65534:65534 \
                 "$(get ancestor_owner <<<"$out")"
         assert_eq "rootless: write a descendant's limit" OK "$(get kid_limit <<<"$out")"
-        assert_eq "rootless host: it is 128 MiB" 134217728 "$(cat "$H_RL/kid/memory.limit_in_bytes")"
+        assert_eq "rootless host: it is 128 MiB" 134217728 "$(cat "$H_RL/kid/$MEM_MAX")"
         assert_refused "rootless: its root's limit: EACCES" "Permission denied" "$(get root_limit <<<"$out")" \
-                "$rl_before" "$(cat "$H_RL/memory.limit_in_bytes")"
+                "$rl_before" "$(cat "$H_RL/$MEM_MAX")"
         assert_eq "rootless: mkdir and rmdir" "OK OK" "$(get mkdir <<<"$out") $(get rmdir <<<"$out")"
         assert_eq "rootless: move its process into kid" OK "$(get move <<<"$out")"
         assert_eq "rootless: kid/cgroup.procs shows its pid" "$(get sleeper <<<"$out") " "$(get kid_procs <<<"$out")"
@@ -510,7 +610,7 @@ export V_FLOOD
 
 flood() {
         local i t0 fails=0
-        exec 3>"$V_FLOOD/kid/memory.limit_in_bytes" || return 1
+        exec 3>"$V_FLOOD/kid/$MEM_MAX" || return 1
         t0=$EPOCHREALTIME
         for ((i = 0; i < 400; i++)); do
                 echo banana >&3 2>/dev/null || fails=$((fails + 1))
@@ -521,17 +621,21 @@ flood() {
         sleep 1.5
         echo banana >&3 2>/dev/null
         exec 3>&-
+        try_put junk_pid "$V_FLOOD/kid/cgroup.procs" "1 2#x"
 }
 
-out=$(run_in_ct flood flood 2>&1)
+out=$(run_in_ct flood/init.scope flood 2>&1)
 diag "$out"
 log=$WORKDIR/capfs-mnt.log
-logged=$(grep -c "flood/kid/memory.limit_in_bytes" "$log")
+logged=$(grep -c "flood/kid/$MEM_MAX" "$log")
 elapsed=$(get elapsed <<<"$out")
 assert_eq "audit flood: all 400 writes got the kernel's EINVAL" 400 "$(get fails <<<"$out")"
 check "audit flood: the log kept between 100 and 100 + 20/s x ${elapsed:-?} s + 1 lines of 401 ($logged)" \
         test "$logged" -ge 100 -a "$logged" -le $((100 + 20 * ${elapsed:-0} + 1))
 check "audit flood: a later line says how many were dropped" \
-        grep -qE "flood/kid/memory\.limit_in_bytes.*dropped" "$log"
+        grep -qE "flood/kid/$MEM_MAX.*dropped" "$log"
+assert_refused "audit: text that is no pid, to cgroup.procs: EINVAL" "Invalid argument" "$(get junk_pid <<<"$out")" "" ""
+check "audit: the log shows what was written instead of a pid, escaped" \
+        grep -qF 'move "1 2#x\n" to '"${D_MEM:+$D_MEM:}$(cg_rel memory flood)/kid/cgroup.procs: EINVAL" "$log"
 
 finish

@@ -480,22 +480,68 @@ static void test_root_v2(void) {
         g_autofree char *root = scratch_copy("v2");
         g_autoptr(CapfsHost) host = fixture_host_at(root);
         g_autoptr(CapfsContainer) ct = fixture_container(host, 2001);
-        const char *const refused[] = {"memory.max",     "cgroup.freeze",          "cgroup.kill",
-                                       "cgroup.type",    "cgroup.max.descendants", "cpu.max",
-                                       "memory.swap.max"};
+        /* Every knob of the root that would give the container more than the host did. */
+        const char *const refused[] = {
+                "memory.max",
+                "cgroup.freeze",
+                "cgroup.kill",
+                "cgroup.type",
+                "cgroup.max.descendants",
+                "cgroup.max.depth",
+                "cpu.max",
+                "cpu.max.burst",
+                "cpu.weight",
+                "cpu.idle",
+                "memory.swap.max",
+                "memory.high",
+                "memory.low",
+                "memory.min",
+                "memory.oom.group",
+                "memory.reclaim",
+                "cpuset.cpus",
+                "cpuset.mems",
+                "cpuset.cpus.partition",
+                "io.max",
+                "io.weight",
+                "pids.max",
+                "cgroup.pressure",
+                "memory.zswap.max",
+        };
         g_autofree char *landed = NULL;
 
         for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
                 g_autofree char *path = g_strconcat("cgroup/ct1/", refused[i], NULL);
+                g_autofree char *rel = g_strconcat("sys/fs/cgroup/ct1/", refused[i], NULL);
+                g_autofree char *after = NULL;
 
                 g_test_message("%s", path);
+                if (!host_exists(root, rel))
+                        host_write(root, rel, "max\n");
                 g_assert_cmpint(put(host, ct, path, "1"), ==, -EACCES);
+                after = host_read(root, rel);
+                g_assert_cmpstr(after, !=, "1");
         }
-        /* Handing controllers down raises no limit: allowed at the root. */
+        /*
+         * Handing controllers down raises no limit: allowed at the root, as cgroup2's own
+         * delegation (and its nsdelegate rule for a namespace's root) allows it.
+         */
         host_write(root, "sys/fs/cgroup/ct1/cgroup.subtree_control", "");
         g_assert_cmpint(put(host, ct, "cgroup/ct1/cgroup.subtree_control", "+memory -pids"), ==, 13);
         landed = host_read(root, "sys/fs/cgroup/ct1/cgroup.subtree_control");
         g_assert_cmpstr(landed, ==, "+memory -pids");
+        /* Moving a task of the subtree to the root: the kernel decides (EBUSY when it hands controllers
+         * down). */
+        host_write(root, "sys/fs/cgroup/ct1/cgroup.procs", "");
+        g_assert_cmpint(put(host, ct, "cgroup/ct1/cgroup.procs", "7"), ==, 1);
+        g_clear_pointer(&landed, g_free);
+        landed = host_read(root, "sys/fs/cgroup/ct1/cgroup.procs");
+        g_assert_cmpstr(landed, ==, "2001");
+        add_thread_dir(root, 2001, 2002);
+        host_write(root, "sys/fs/cgroup/ct1/cgroup.threads", "");
+        g_assert_cmpint(put(host, ct, "cgroup/ct1/cgroup.threads", "8"), ==, 1);
+        g_clear_pointer(&landed, g_free);
+        landed = host_read(root, "sys/fs/cgroup/ct1/cgroup.threads");
+        g_assert_cmpstr(landed, ==, "2002");
         g_assert_cmpint(capfs_node_rmdir(host, ct, "cgroup/ct1"), ==, -EACCES);
         g_assert_true(host_exists(root, "sys/fs/cgroup/ct1"));
         scratch_remove(root);
@@ -792,6 +838,7 @@ static void test_move_pids(void) {
                         {"2001", -ESRCH, ""}, /* a host pid: ct1 has no pid 2001 */
                         {"3", -ESRCH, ""}, /* nothing */
                         {"2", -ESRCH, ""}, /* ct10's task 2101 is "2" in ct10, not in ct1 */
+                        {"50", -EPERM, ""}, /* 2050: in ct1's namespace, outside its cgroups */
                         {"-1", -EINVAL, ""},    {"abc", -EINVAL, ""}, {"", -EINVAL, ""},
                         {"7 8", -EINVAL, ""},   {"010", -EINVAL, ""}, /* the kernel would read octal */
                         {"0x7", -EINVAL, ""},   {"+7", -EINVAL, ""},  {"99999999999", -EINVAL, ""},
@@ -1003,7 +1050,8 @@ static void test_audit_lines(void) {
         g_autofree char *root = scratch_copy("v1");
         g_autoptr(CapfsHost) host = fixture_host_at(root);
         g_autoptr(CapfsContainer) ct = fixture_container(host, 2001);
-        g_autofree char *l1 = NULL, *l2 = NULL, *l3 = NULL, *l4 = NULL, *l5 = NULL, *l6 = NULL, *l7 = NULL;
+        g_autofree char *l1 = NULL, *l2 = NULL, *l3 = NULL, *l4 = NULL, *l5 = NULL, *l6 = NULL, *l7 = NULL,
+                        *l8 = NULL;
 
         audit_start();
         host_write(root, "sys/fs/cgroup/memory/ct1/system.slice/foo.service/memory.limit_in_bytes", "");
@@ -1038,6 +1086,12 @@ static void test_audit_lines(void) {
         g_assert_cmpstr(l6, ==,
                         "cgroup view: container 2000 (memory:/ct1), caller 2001: move pid 2001 to "
                         "memory:/ct1/system.slice/cgroup.procs: ESRCH");
+        /* Text that is no pid: the log shows it, escaped, not a made-up pid. */
+        g_assert_cmpint(put(host, ct, "cgroup/memory/ct1/system.slice/cgroup.procs", "abc\n"), ==, -EINVAL);
+        l8 = audit_last();
+        g_assert_cmpstr(l8, ==,
+                        "cgroup view: container 2000 (memory:/ct1), caller 2001: move \"abc\\n\" to "
+                        "memory:/ct1/system.slice/cgroup.procs: EINVAL");
         /* A shell's "echo > knob" is refused at open: logged as the attempted write it is. */
         g_assert_cmpint(
                 capfs_node_open(host, ct, "cgroup/memory/ct1/memory.limit_in_bytes", O_WRONLY | O_TRUNC), ==,
@@ -1046,11 +1100,11 @@ static void test_audit_lines(void) {
         g_assert_cmpstr(l7, ==,
                         "cgroup view: container 2000 (memory:/ct1), caller 2001: write "
                         "memory:/ct1/memory.limit_in_bytes (open for writing): EACCES");
-        g_assert_cmpuint(audit_count(), ==, 7);
+        g_assert_cmpuint(audit_count(), ==, 8);
         /* Reads and allowed opens are not changes: nothing logged. */
         assert_read(host, ct, "cgroup/memory/ct1/cgroup.procs", "1\n");
         g_assert_cmpint(capfs_node_open(host, ct, "cgroup/memory/ct1/cgroup.procs", O_WRONLY), ==, 0);
-        g_assert_cmpuint(audit_count(), ==, 7);
+        g_assert_cmpuint(audit_count(), ==, 8);
         scratch_remove(root);
 }
 
