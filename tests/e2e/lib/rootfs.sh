@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
+#
+# A cached Debian root filesystem with systemd for the end-to-end tests.
+#
+#   tests/e2e/lib/rootfs.sh [SUITE]        prints the path of a ready rootfs (default: bookworm)
+#   source tests/e2e/lib/rootfs.sh; dir=$(capfs_rootfs trixie)
+#
+# The tree is built with debootstrap (minbase variant, so no services the tests do not need) from
+# the Debian mirror the host's apt uses, and kept in ${CAPFS_E2E_CACHE:-/var/cache/capfs-e2e}/SUITE,
+# outside the checkout. It is rebuilt when it is missing, when a build was interrupted, or when
+# the recipe below changed: each build happens in a scratch directory beside it, gets a stamp file
+# describing the recipe as its last step, and only then is renamed into place; a lock serialises
+# concurrent callers so only one of them builds.
+#
+# Treat the tree as read-only: booting systemd writes to its root (journal, random seed, ...), so
+# a container should run on an overlay of it or a copy, never on the cached tree itself.
+#
+# What the e2e assertions need is in it: systemd as init, dbus (systemctl set-property and
+# systemd-run talk to PID 1 over it), procps (free), util-linux and mount. The memory hog that must
+# be OOM-killed needs nothing extra: `head -c 100M /dev/zero | tail -n 1` makes tail hold and
+# touch the whole newline-free stream.
+#
+# Environment: CAPFS_E2E_CACHE (cache directory), CAPFS_E2E_MIRROR (Debian mirror URL; default:
+# the first Debian mirror in the host's apt sources, else http://deb.debian.org/debian).
+
+# Bump when the way the tree is built changes in a way the stamp below would not notice.
+CAPFS_ROOTFS_RECIPE=1
+CAPFS_ROOTFS_PACKAGES=systemd,systemd-sysv,dbus,procps,util-linux,mount
+# Generous: a cold build downloads about 40 MB and unpacks about 120 packages.
+CAPFS_ROOTFS_LOCK_TIMEOUT=1200
+
+# The Debian mirror from the host's apt sources (one-line and deb822 formats): the URI of the
+# first source that is not the security archive.
+capfs_rootfs_mirror() {
+        local file line uri
+        if [[ -n ${CAPFS_E2E_MIRROR:-} ]]; then
+                echo "$CAPFS_E2E_MIRROR"
+                return
+        fi
+        for file in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+                [[ -r $file ]] || continue
+                while read -r line; do
+                        case $line in
+                        deb\ * | URIs:*) ;;
+                        *) continue ;;
+                        esac
+                        # Strip the keyword and one-line options such as [signed-by=...].
+                        line=${line#deb }
+                        line=${line#URIs:}
+                        line=$(sed -E 's/^[[:space:]]*(\[[^]]*\][[:space:]]*)?//' <<<"$line")
+                        uri=${line%%[[:space:]]*}
+                        [[ $uri == */debian && $uri != *security* ]] && {
+                                echo "$uri"
+                                return
+                        }
+                done <"$file"
+        done
+        echo http://deb.debian.org/debian
+}
+
+# What decides whether a cached tree is still the one this recipe builds.
+capfs_rootfs_stamp() {
+        local suite=$1
+        printf 'recipe=%s\nsuite=%s\nvariant=minbase\npackages=%s\n' \
+                "$CAPFS_ROOTFS_RECIPE" "$suite" "$CAPFS_ROOTFS_PACKAGES"
+}
+
+# capfs_rootfs SUITE: prints the path of a ready rootfs for SUITE, building it first if needed.
+# Runs in a subshell so its helpers, traps and exits never touch the caller's.
+capfs_rootfs() (
+        set -euo pipefail
+        PROG=rootfs.sh
+        suite=${1:-bookworm}
+        die() {
+                echo "$PROG: $*" >&2
+                exit 1
+        }
+        note() {
+                echo "$PROG: $*" >&2
+        }
+        [[ $suite =~ ^[a-z]+$ ]] || die "invalid suite '$suite': expected a Debian codename such as bookworm or trixie"
+
+        cache=${CAPFS_E2E_CACHE:-/var/cache/capfs-e2e}
+        mkdir -p "$cache" || die "cannot create the cache directory $cache; set CAPFS_E2E_CACHE to a writable directory"
+        cache=$(cd "$cache" && pwd -P)
+        checkout=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd -P)
+        case $cache/ in
+        "$checkout"/*) die "the cache $cache must be outside the checkout $checkout" ;;
+        esac
+        dir=$cache/$suite
+        stamp_name=.capfs-e2e-rootfs
+        want=$(capfs_rootfs_stamp "$suite")
+
+        ready() {
+                [[ -f $dir/$stamp_name && -x $dir/lib/systemd/systemd ]] && [[ "$(cat "$dir/$stamp_name")" == "$want" ]]
+        }
+        # Fast path without the lock: the stamp is written before the rename, so its presence
+        # means the whole tree is there.
+        if ready; then
+                echo "$dir"
+                return 0
+        fi
+
+        [[ $EUID -eq 0 ]] || die "building the $suite rootfs needs root (debootstrap); run as root"
+        exec {lock_fd}>"$cache/.$suite.lock"
+        flock -w "$CAPFS_ROOTFS_LOCK_TIMEOUT" "$lock_fd" ||
+                die "timed out after ${CAPFS_ROOTFS_LOCK_TIMEOUT}s waiting for another build of $dir ($cache/.$suite.lock)"
+        if ready; then
+                echo "$dir"
+                return 0
+        fi
+
+        # shellcheck source=scripts/lib/packages.sh
+        source "$checkout/scripts/lib/packages.sh"
+        # apt-get talks on stdout, which carries only the path.
+        install_missing debootstrap >&2
+
+        # Anything a killed build left mounted (debootstrap mounts /proc and /sys in the target)
+        # must go before its tree can be removed; only trees below our own scratch paths qualify.
+        remove_tree() {
+                local tree=$1 mnt
+                [[ -e $tree ]] || return 0
+                while read -r mnt; do
+                        umount -l "$mnt" || die "cannot unmount $mnt left by a build in $tree"
+                done < <(findmnt -rn -o TARGET | grep -F "$tree/" | sort -r)
+                rm -rf --one-file-system "$tree"
+        }
+        # Holding the lock, any scratch tree is from a build that died.
+        for stale in "$cache/.build-$suite".* "$cache/.old-$suite".*; do
+                [[ -e $stale ]] && remove_tree "$stale"
+        done
+
+        tmp=$(mktemp -d "$cache/.build-$suite.XXXXXX")
+        trap 'remove_tree "$tmp"' EXIT
+        mirror=$(capfs_rootfs_mirror)
+        note "building the Debian $suite rootfs in $dir from $mirror (debootstrap, about a minute)"
+        started=$SECONDS
+        # debootstrap's log is long; keep it and show its tail only when it fails.
+        if ! debootstrap --variant=minbase --include="$CAPFS_ROOTFS_PACKAGES" "$suite" "$tmp" "$mirror" \
+                >"$cache/.$suite.log" 2>&1; then
+                tail -n 30 "$cache/.$suite.log" >&2
+                die "debootstrap of $suite from $mirror failed (log: $cache/.$suite.log)"
+        fi
+
+        echo "capfs-$suite" >"$tmp/etc/hostname"
+        printf '127.0.0.1\tlocalhost\n127.0.1.1\tcapfs-%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
+                "$suite" >"$tmp/etc/hosts"
+        # No login with an empty password: lock root's unless debootstrap already did ('*').
+        if awk -F: '$1 == "root" && $2 !~ /^[*!]/ { found = 1 } END { exit !found }' "$tmp/etc/shadow"; then
+                chroot "$tmp" usermod --lock root || die "cannot lock root's password in $tmp"
+        fi
+        rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/*_Packages
+
+        capfs_rootfs_stamp "$suite" >"$tmp/$stamp_name"
+        if [[ -e $dir ]]; then
+                old=$(mktemp -u "$cache/.old-$suite.XXXXXX")
+                mv -T "$dir" "$old"
+        fi
+        mv -T "$tmp" "$dir"
+        trap - EXIT
+        [[ -n ${old:-} ]] && remove_tree "$old"
+        note "built $dir in $((SECONDS - started))s"
+        echo "$dir"
+)
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+        case ${1:-} in
+        -h | --help)
+                sed -n '5,26s/^# \{0,1\}//p' "$0"
+                exit 0
+                ;;
+        esac
+        capfs_rootfs "${1:-bookworm}"
+fi

@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# tests/e2e/test-lxc.sh CAPFS: boots a Debian rootfs (tests/e2e/lib/rootfs.sh; CAPFS_E2E_SUITE,
+# default bookworm) with Debian's LXC and capfs's LXC snippet (mount-helper/lxc/capfs.conf.in,
+# which drops CAP_SYS_ADMIN and installs the mount hook), against a capfs daemon of our own, and
+# checks from inside that systemd boots with nothing failed, that free, nproc and the cgroup
+# isolators show and enforce the container's limits, and that the container cannot undo them.
+#
+# Nothing global is touched: the container lives in a private lxcpath in the scratch directory,
+# runs on an overlay of the cached rootfs (which stays pristine), and LXC puts its cgroups below
+# ours (lxc.cgroup.relative, started from a capfs-test-* cgroup). The EXIT trap stops the
+# container, then lib.sh removes the daemon, the cgroups and the scratch directory.
+set -u
+
+# A cold boot takes seconds, but a loaded CI machine may need minutes; lib.sh's watchdog stops
+# the test (with its cleanup) after this.
+export CAPFS_TEST_WATCHDOG=${CAPFS_TEST_WATCHDOG:-300}
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/integration/lib.sh
+source "$here/../integration/lib.sh"
+# shellcheck source=tests/e2e/lib/rootfs.sh
+source "$here/lib/rootfs.sh"
+
+SUITE=${CAPFS_E2E_SUITE:-bookworm}
+LXC_DIR=$(cd "$here/../../mount-helper/lxc" && pwd)
+CT_NAME=capfs-test-$$
+MEMORY_LIMIT=536870912
+# Bounds for commands run in the container, and for its boot and shutdown.
+CT_TIMEOUT=60
+BOOT_TIMEOUT=180
+
+# Capability numbers (linux/capability.h) of the names the snippet may drop.
+declare -A CAP_NUMBER=(
+        [dac_read_search]=2 [net_admin]=12 [sys_module]=16 [sys_rawio]=17 [sys_admin]=21
+        [sys_boot]=22 [sys_time]=25 [mac_override]=32 [mac_admin]=33 [syslog]=34 [perfmon]=38
+        [bpf]=39
+)
+
+# ---------------------------------------------------------------- preconditions
+
+((EUID == 0)) || skip_all "needs root (LXC containers, FUSE allow_other, cgroups)"
+for tool in lxc-start lxc-attach lxc-stop lxc-wait lxc-info; do
+        command -v "$tool" >/dev/null ||
+                skip_all "$tool not found: install Debian's lxc package (apt-get install --no-install-recommends lxc)"
+done
+on_v2 && skip_all "the LXC lane covers cgroup v1 and hybrid hosts only (on pure v2 the hook leaves" \
+        "LXC's native cgroup2 mount; not exercised yet)"
+grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null ||
+        skip_all "no overlay file system (the container runs on an overlay of the cached rootfs)"
+# Before the watchdog starts: a cold build takes about a minute. A failed build is a failure,
+# not a skip: the e2e suite needs the Debian mirror.
+ROOTFS=$(capfs_rootfs "$SUITE") ||
+        bail "cannot build the Debian $SUITE rootfs: tests/e2e/lib/rootfs.sh $SUITE failed (its error is above)"
+
+setup
+cg_create lxc
+CT_DIR=$WORKDIR/ct
+LXCPATH=$WORKDIR/lxcpath
+mkdir -p "$CT_DIR/upper" "$LXCPATH"
+
+# ---------------------------------------------------------------- the container
+
+ct_state() {
+        lxc-info -P "$LXCPATH" -n "$CT_NAME" -s 2>/dev/null | awk '$1 == "State:" { print $2 }'
+}
+
+_ct_stop() {
+        local status=$? state
+        state=$(ct_state)
+        if [[ -n $state && $state != STOPPED ]]; then
+                timeout 30 lxc-stop -P "$LXCPATH" -n "$CT_NAME" -k >/dev/null 2>&1
+        fi
+        return "$status"
+}
+# lib.sh's teardown reads the exit status first thing; _ct_stop hands it on.
+trap '_ct_stop; _teardown' EXIT
+
+# The snippet as installed, pointing at this checkout; the hook line is replaced to reach our
+# scratch mountpoint instead of /var/lib/capfs.
+sed "s|@CAPFS_LXC_DIR@|$LXC_DIR|g" "$LXC_DIR/capfs.conf.in" >"$WORKDIR/capfs.conf"
+# One CPU both ways: nproc counts the CPUs of its affinity mask, which follows the cpuset; capfs's
+# cpuinfo and sysfs views follow the cpuset and the CFS quota.
+first_cpu=$(cut -d, -f1 <"$(cg_host cpuset lxc)/cpuset.cpus")
+first_cpu=${first_cpu%%-*}
+cat >"$WORKDIR/config" <<EOF
+# As in the rootfs's /etc/hostname: systemd, lacking CAP_SYS_ADMIN, cannot change it.
+lxc.uts.name = capfs-$SUITE
+lxc.rootfs.path = overlay:$ROOTFS:$CT_DIR/upper
+lxc.include = /usr/share/lxc/config/common.conf
+lxc.include = $WORKDIR/capfs.conf
+lxc.hook.mount =
+lxc.hook.mount = $LXC_DIR/capfs-mount-hook --capfs $MNT
+lxc.net.0.type = empty
+lxc.apparmor.profile = unconfined
+lxc.signal.halt = SIGRTMIN+3
+lxc.console.logfile = $WORKDIR/console.log
+lxc.cgroup.relative = 1
+lxc.cgroup.memory.limit_in_bytes = $MEMORY_LIMIT
+lxc.cgroup.cpuset.cpus = $first_cpu
+lxc.cgroup.cpu.cfs_period_us = 100000
+lxc.cgroup.cpu.cfs_quota_us = 100000
+lxc.cgroup.pids.max = 256
+EOF
+
+# ct COMMAND...: runs COMMAND in the container (bounded), with a clean environment.
+ct() {
+        timeout -k 5 "$CT_TIMEOUT" lxc-attach -P "$LXCPATH" -n "$CT_NAME" --clear-env \
+                -v PATH=/usr/sbin:/usr/bin:/sbin:/bin -v LANG=C.UTF-8 -- "$@"
+}
+
+ct_logs() {
+        diag "--- lxc log (tail):" "$(tail -n 25 "$WORKDIR/lxc.log" 2>/dev/null)"
+        diag "--- console (tail):" "$(tail -n 25 "$WORKDIR/console.log" 2>/dev/null)"
+}
+
+# LXC makes lxc.monitor.NAME and lxc.payload.NAME below the cgroup lxc-start runs in.
+if ! (cg_join lxc && exec timeout 60 lxc-start -P "$LXCPATH" -n "$CT_NAME" -f "$WORKDIR/config" -d \
+        -l DEBUG -o "$WORKDIR/lxc.log"); then
+        ct_logs
+        bail "lxc-start of the $SUITE rootfs failed"
+fi
+ok "lxc-start starts the container ($SUITE, CAP_SYS_ADMIN dropped)"
+
+PAYLOAD_MEMORY=$(cg_host memory lxc)/lxc.payload.$CT_NAME
+PAYLOAD_FREEZER=$(cg_host freezer lxc)/lxc.payload.$CT_NAME
+[[ -d $PAYLOAD_MEMORY ]] || bail "LXC did not create its cgroup below ours: no $PAYLOAD_MEMORY"
+
+# is-system-running --wait needs systemd's bus, which appears a moment after init starts.
+wait_for_boot() {
+        local deadline=$((SECONDS + BOOT_TIMEOUT))
+        while ((SECONDS < deadline)); do
+                state=$(ct systemctl is-system-running --wait 2>&1)
+                [[ $state == *"Failed to connect to"*" bus"* ]] || return 0
+                sleep 0.5
+        done
+        return 1
+}
+wait_for_boot
+assert_eq "systemd boots to 'running'" running "$state"
+failed=$(ct systemctl --failed --no-legend --plain 2>&1)
+assert_eq "no failed units" "" "$failed"
+[[ $state == running && -z $failed ]] || ct_logs
+
+# ---------------------------------------------------------------- capabilities
+
+capbnd=$(ct awk '$1 == "CapBnd:" { print $2 }' /proc/1/status)
+if [[ ! $capbnd =~ ^[0-9a-f]{16}$ ]]; then
+        not_ok "read init's bounding set" "got '$capbnd'"
+else
+        kept=
+        for cap in $(sed -n 's/^lxc\.cap\.drop *= *//p' "$WORKDIR/capfs.conf"); do
+                [[ -n ${CAP_NUMBER[$cap]:-} ]] || bail "the snippet drops $cap, which this test does not know"
+                ((0x$capbnd >> CAP_NUMBER[$cap] & 1)) && kept+=" $cap"
+        done
+        assert_eq "init's bounding set ($capbnd) lacks every capability the snippet drops" "" "$kept"
+        assert_eq "init's bounding set lacks CAP_SYS_ADMIN" 0 $((0x$capbnd >> 21 & 1))
+fi
+
+# ---------------------------------------------------------------- the capfs views
+
+for f in /proc/meminfo /proc/cpuinfo /proc/stat /proc/uptime /proc/loadavg /proc/diskstats /proc/swaps \
+        /sys/devices/system/cpu /sys/fs/cgroup/memory /sys/fs/cgroup/cpu /sys/fs/cgroup/pids; do
+        assert_eq "$f comes from capfs" fuse.capfs "$(ct findmnt -n -o FSTYPE -M "$f" | tail -n 1)"
+done
+assert_eq "systemd's own hierarchy stays a real cgroup mount" cgroup \
+        "$(ct findmnt -n -o FSTYPE -M /sys/fs/cgroup/systemd)"
+assert_eq "free -m shows the 512 MiB limit" 512 "$(ct free -m | awk '$1 == "Mem:" { print $2 }')"
+assert_eq "nproc shows 1 CPU" 1 "$(ct nproc)"
+assert_eq "nproc --all (sysfs) shows 1 CPU" 1 "$(ct nproc --all)"
+assert_eq "/proc/cpuinfo lists 1 CPU" 1 "$(ct grep -c '^processor' /proc/cpuinfo)"
+
+# ---------------------------------------------------------------- isolators
+
+if out=$(ct systemctl set-property dbus.service MemoryMax=50M 2>&1); then
+        ok "systemctl set-property dbus.service MemoryMax=50M succeeds"
+else
+        not_ok "systemctl set-property dbus.service MemoryMax=50M succeeds" "$out"
+fi
+assert_eq "set-property MemoryMax=50M reaches the host's memory cgroup of dbus.service" 52428800 \
+        "$(cat "$PAYLOAD_MEMORY/system.slice/dbus.service/memory.limit_in_bytes" 2>&1)"
+
+# tail keeps a line without newline whole: 100 MB of zeros are held and touched.
+hog='head -c 100M /dev/zero | tail -n 1 >/dev/null'
+ct systemd-run --quiet --wait -p MemoryMax=50M -p MemorySwapMax=0 sh -c "$hog" >/dev/null 2>&1
+rc=$?
+assert_eq "a 100 MB hog under MemoryMax=50M is killed (SIGKILL)" 137 "$rc"
+ct systemd-run --quiet --wait -p MemoryMax=200M sh -c "$hog" >/dev/null 2>&1
+assert_eq "the same hog under MemoryMax=200M completes" 0 "$?"
+
+# ---------------------------------------------------------------- what the container cannot do
+
+probe() {
+        local out
+        out=$(ct sh -c "$1" 2>&1) && {
+                echo "SUCCEEDED: $out"
+                return
+        }
+        echo "FAILED: $out"
+}
+assert_match "umount of /proc/meminfo fails" '^FAILED' "$(probe 'umount /proc/meminfo')"
+assert_match "remount,rw of the read-only /proc/meminfo fails" '^FAILED' \
+        "$(probe 'mount -o remount,bind,rw /proc/meminfo')"
+assert_match "umount of the capfs memory hierarchy fails" '^FAILED' "$(probe 'umount /sys/fs/cgroup/memory')"
+assert_match "mounting cgroupfs fails" '^FAILED' \
+        "$(probe 'mkdir -p /run/cg && mount -t cgroup -o memory cgroup /run/cg')"
+assert_eq "init runs under a seccomp filter" 2 "$(ct awk '$1 == "Seccomp:" { print $2 }' /proc/1/status)"
+assert_match "creating a user namespace fails (unshare)" '^FAILED' "$(probe 'unshare --user true')"
+# clone and clone3 by number (x86_64's) from perl, which every Debian rootfs has: CLONE_NEWUSER
+# | SIGCHLD, no new stack, so that a clone the filter let through would return like fork.
+if [[ $(uname -m) == x86_64 ]]; then
+        # Numbers, not strings: perl passes a string argument as a pointer to it.
+        clone_probe='my @a = map { $_ + 0 } @ARGV; my $r = syscall($a[0], @a[1 .. $#a]);
+                exit 0 if $r == 0; print $r < 0 ? "errno=" . ($! + 0) : "pid=$r"'
+        assert_eq "creating a user namespace fails (clone: EPERM)" errno=1 \
+                "$(ct perl -e "$clone_probe" 56 $((0x10000011)) 0 0 0 0)"
+        assert_eq "clone3 reports ENOSYS (its flags are out of a filter's reach)" errno=38 \
+                "$(ct perl -e "$clone_probe" 435 0 0)"
+fi
+assert_match "writing its own top memory limit fails" '^FAILED.*(Permission denied|Operation not permitted)' \
+        "$(probe 'echo 4294967296 >/sys/fs/cgroup/memory/memory.limit_in_bytes')"
+assert_eq "its top memory limit is unchanged on the host" "$MEMORY_LIMIT" \
+        "$(cat "$PAYLOAD_MEMORY/memory.limit_in_bytes")"
+assert_match "freezing its own top cgroup fails" '^FAILED' \
+        "$(probe 'echo FROZEN >/sys/fs/cgroup/freezer/freezer.state')"
+assert_eq "its top cgroup is not frozen on the host" THAWED "$(cat "$PAYLOAD_FREEZER/freezer.state")"
+
+# ---------------------------------------------------------------- shutdown
+
+ct systemctl poweroff >/dev/null 2>&1
+if timeout 90 lxc-wait -P "$LXCPATH" -n "$CT_NAME" -s STOPPED -t "$BOOT_TIMEOUT"; then
+        ok "systemctl poweroff stops the container"
+else
+        not_ok "systemctl poweroff stops the container" "state: $(ct_state)"
+        ct_logs
+fi
+left=$(find "$(cg_host memory lxc)" "$(cg_host cpu lxc)" -mindepth 1 -type d -name "lxc.payload.*" 2>/dev/null)
+assert_eq "LXC removed the container's cgroups" "" "$left"
+# ---------------------------------------------------------------- without capfs
+
+# The hook refuses to start a container when capfs is not mounted where it looks, and says so.
+mkdir "$WORKDIR/no-capfs"
+sed "s|--capfs $MNT|--capfs $WORKDIR/no-capfs|" "$WORKDIR/config" >"$WORKDIR/config-no-capfs"
+if (cg_join lxc && exec timeout 60 lxc-start -P "$LXCPATH" -n "$CT_NAME" -f "$WORKDIR/config-no-capfs" -d \
+        -l DEBUG -o "$WORKDIR/lxc-no-capfs.log") >/dev/null 2>&1; then
+        not_ok "lxc-start refuses to start the container when capfs is not mounted" "it started"
+        timeout 30 lxc-stop -P "$LXCPATH" -n "$CT_NAME" -k >/dev/null 2>&1
+else
+        ok "lxc-start refuses to start the container when capfs is not mounted"
+fi
+assert_match "the LXC log names the missing capfs mount" "capfs is not mounted at $WORKDIR/no-capfs" \
+        "$(grep -m1 -o "capfs is not mounted at [^ ,;]*" "$WORKDIR/lxc-no-capfs.log")"
+out=$(LXC_ROOTFS_MOUNT=$CT_DIR/upper LXC_NAME=$CT_NAME "$LXC_DIR/capfs-mount-hook" --optional \
+        --capfs "$WORKDIR/no-capfs" "$CT_NAME" lxc mount 2>&1)
+assert_match "with --optional the hook lets it start, with a warning" \
+        "^capfs-mount-hook: warning: capfs is not mounted.*\(exit status 0\)$" \
+        "$out (exit status $?)"
+finish
