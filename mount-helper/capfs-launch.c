@@ -1,0 +1,1217 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * capfs-launch: runs a container whose root has no CAP_SYS_ADMIN, with systemd as init, on top
+ * of capfs. The order of the steps is the one of DESIGN.md ("The launcher"): cgroups (outer with
+ * the limits, inner as the container's root) -> namespaces -> mounts of everything systemd would
+ * mount itself -> cgroups inside (real name=systemd and cgroup2, capfs's view for the v1
+ * controllers) -> capfs bind mounts -> pivot_root -> capability bounding set and seccomp ->
+ * exec init. The launcher stays in the foreground, relays the console and removes the cgroups
+ * when init is gone.
+ */
+#include <errno.h>
+#include <gio/gio.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <grp.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pty.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <linux/sched.h>
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+/* The capabilities a container never gets by default; README.md says why each. */
+static const char *const default_cap_drop[] = {
+        "cap_sys_admin",
+        "cap_sys_module",
+        "cap_sys_rawio",
+        "cap_sys_time",
+        "cap_syslog",
+        "cap_mac_admin",
+        "cap_mac_override",
+        "cap_net_admin",
+        "cap_dac_read_search",
+        "cap_sys_boot",
+        "cap_bpf",
+        "cap_perfmon",
+        "cap_sys_resource",
+        NULL,
+};
+
+/* The device nodes of a container: character major:minor, and the name under /dev. */
+static const struct {
+        const char *name;
+        unsigned int major, minor;
+} basic_devices[] = {
+        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+};
+
+typedef struct {
+        char *rootfs;
+        char *name;
+        char *memory;
+        int cpus_milli;
+        gint64 pids;
+        char *hostname;
+        char *capfs;
+        gboolean no_capfs;
+        char *cgroup_mode;
+        char *cap_drop;
+        char *cap_keep;
+        char *network;
+        char **binds;
+        char *cgroup_parent;
+        char **argv;
+} Options;
+
+/* One cgroup hierarchy the launcher is in, as /proc/self/cgroup and mountinfo show it. */
+typedef struct {
+        char *controllers; /* "memory", "cpu,cpuacct", "name=systemd", "" for cgroup2 */
+        char *dir; /* its directory name under /sys/fs/cgroup */
+        char *outer; /* the container's outer cgroup (limits) */
+        char *inner; /* the container's root */
+        bool created_outer, created_inner;
+} Hierarchy;
+
+typedef struct {
+        Options opt;
+        GPtrArray *hierarchies; /* Hierarchy* */
+        bool v2_only;
+        int pty_master;
+        char pty_slave[64];
+        pid_t child;
+        char uuid[37];
+} Launch;
+
+static void hierarchy_free(Hierarchy *h) {
+        g_free(h->controllers);
+        g_free(h->dir);
+        g_free(h->outer);
+        g_free(h->inner);
+        g_free(h);
+}
+
+#define launch_error(error, ...) g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, __VA_ARGS__)
+
+static bool write_file(const char *path, const char *value, GError **error) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) {
+                launch_error(error, "cannot open %s: %s", path, g_strerror(errno));
+                return false;
+        }
+        ssize_t n = write(fd, value, strlen(value));
+        int err = errno;
+        close(fd);
+        if (n < 0) {
+                launch_error(error, "cannot write '%s' to %s: %s", value, path, g_strerror(err));
+                return false;
+        }
+        return true;
+}
+
+/* ---------------------------------------------------------------- cgroups */
+
+/* The directory of a v1 hierarchy under /sys/fs/cgroup, from the mount's super options. */
+static char *hierarchy_mountpoint(const char *controllers) {
+        g_autofree char *info = NULL;
+        if (!g_file_get_contents("/proc/self/mountinfo", &info, NULL, NULL))
+                return NULL;
+        g_auto(GStrv) lines = g_strsplit(info, "\n", -1);
+        for (char **l = lines; *l; l++) {
+                g_auto(GStrv) f = g_strsplit(*l, " ", -1);
+                guint n = g_strv_length(f);
+                guint sep = 0;
+                for (guint i = 0; i < n; i++)
+                        if (strcmp(f[i], "-") == 0) {
+                                sep = i;
+                                break;
+                        }
+                if (!sep || sep + 3 >= n || !g_str_has_prefix(f[4], CGROUP_ROOT "/"))
+                        continue;
+                if (controllers[0] == '\0') {
+                        if (strcmp(f[sep + 1], "cgroup2") == 0)
+                                return g_strdup(f[4]);
+                        continue;
+                }
+                if (strcmp(f[sep + 1], "cgroup") != 0)
+                        continue;
+                g_autofree char *opts = g_strdup_printf(",%s,", f[sep + 3]);
+                g_auto(GStrv) want = g_strsplit(controllers, ",", -1);
+                bool all = true;
+                for (char **w = want; *w; w++) {
+                        g_autofree char *needle = g_strdup_printf(",%s,", *w);
+                        all = all && strstr(opts, needle);
+                }
+                if (all)
+                        return g_strdup(f[4]);
+        }
+        return NULL;
+}
+
+static bool cgroups_discover(Launch *l, GError **error) {
+        g_autofree char *self = NULL;
+        if (!g_file_get_contents("/proc/self/cgroup", &self, NULL, error))
+                return false;
+        l->hierarchies = g_ptr_array_new_with_free_func((GDestroyNotify) hierarchy_free);
+        l->v2_only = access(CGROUP_ROOT "/cgroup.controllers", F_OK) == 0;
+        g_auto(GStrv) lines = g_strsplit(self, "\n", -1);
+        for (char **line = lines; *line && **line; line++) {
+                g_auto(GStrv) f = g_strsplit(*line, ":", 3);
+                if (g_strv_length(f) != 3)
+                        continue;
+                g_autofree char *mnt =
+                        l->v2_only && !f[1][0] ? g_strdup(CGROUP_ROOT) : hierarchy_mountpoint(f[1]);
+                if (!mnt)
+                        continue;
+                const char *parent = l->opt.cgroup_parent ? l->opt.cgroup_parent : f[2];
+                Hierarchy *h = g_new0(Hierarchy, 1);
+                h->controllers = g_strdup(f[1]);
+                h->dir = g_path_get_basename(mnt);
+                h->outer = g_strdup_printf("%s%s%s/capfs/%s", mnt, parent[0] == '/' ? "" : "/",
+                                           strcmp(parent, "/") == 0 ? "" : parent, l->opt.name);
+                h->inner = g_strdup_printf("%s/payload", h->outer);
+                g_ptr_array_add(l->hierarchies, h);
+        }
+        if (l->hierarchies->len == 0) {
+                launch_error(error,
+                             "no cgroup hierarchy found in /proc/self/cgroup: is cgroupfs mounted under %s?",
+                             CGROUP_ROOT);
+                return false;
+        }
+        return true;
+}
+
+static bool has_controller(const Hierarchy *h, const char *controller) {
+        g_auto(GStrv) c = g_strsplit(h->controllers, ",", -1);
+        return g_strv_contains((const char *const *) c, controller);
+}
+
+static bool copy_knob(const char *from_dir, const char *to_dir, const char *knob, GError **error) {
+        g_autofree char *from = g_build_filename(from_dir, knob, NULL);
+        g_autofree char *to = g_build_filename(to_dir, knob, NULL);
+        g_autofree char *value = NULL;
+        if (!g_file_get_contents(from, &value, NULL, error))
+                return false;
+        g_strstrip(value);
+        return write_file(to, value, error);
+}
+
+/* The first COUNT CPUs of a cpuset list ("0-3,8" -> COUNT 2: "0-1"). */
+static char *first_cpus(const char *list, int count) {
+        GString *out = g_string_new(NULL);
+        g_auto(GStrv) ranges = g_strsplit(list, ",", -1);
+        for (char **r = ranges; *r && count > 0; r++) {
+                unsigned int lo, hi;
+                int n = sscanf(*r, "%u-%u", &lo, &hi);
+                if (n < 1)
+                        continue;
+                if (n == 1)
+                        hi = lo;
+                for (unsigned int cpu = lo; cpu <= hi && count > 0; cpu++, count--)
+                        g_string_append_printf(out, "%s%u", out->len ? "," : "", cpu);
+        }
+        return g_string_free(out, FALSE);
+}
+
+static bool make_cgroup(const char *dir, bool cpuset, bool *created, GError **error) {
+        if (mkdir(dir, 0755) < 0) {
+                if (errno == EEXIST)
+                        launch_error(error,
+                                     "cgroup %s exists already: is a container named like this running? "
+                                     "Choose another --name or remove it",
+                                     dir);
+                else
+                        launch_error(error, "cannot create cgroup %s: %s", dir, g_strerror(errno));
+                return false;
+        }
+        *created = true;
+        if (cpuset) {
+                g_autofree char *parent = g_path_get_dirname(dir);
+                return copy_knob(parent, dir, "cpuset.cpus", error) &&
+                       copy_knob(parent, dir, "cpuset.mems", error);
+        }
+        return true;
+}
+
+static gint64 parse_size(const char *text, GError **error) {
+        char *end;
+        guint64 value = g_ascii_strtoull(text, &end, 10);
+        guint64 unit = 1;
+        switch (g_ascii_toupper(*end)) {
+        case 'K':
+                unit = 1ULL << 10;
+                end++;
+                break;
+        case 'M':
+                unit = 1ULL << 20;
+                end++;
+                break;
+        case 'G':
+                unit = 1ULL << 30;
+                end++;
+                break;
+        case 'T':
+                unit = 1ULL << 40;
+                end++;
+                break;
+        }
+        if (end == text ||
+            (*end && g_ascii_strcasecmp(end, "iB") != 0 && g_ascii_strcasecmp(end, "B") != 0) ||
+            value == 0) {
+                launch_error(error, "--memory: '%s' is not a size (examples: 512M, 2G, 1073741824)", text);
+                return -1;
+        }
+        return (gint64) (value * unit);
+}
+
+static bool set_limit(const Hierarchy *h, bool v2, const char *v1_knob, const char *v2_knob,
+                      const char *value, GError **error) {
+        g_autofree char *path = g_build_filename(h->outer, v2 ? v2_knob : v1_knob, NULL);
+        return write_file(path, value, error);
+}
+
+/* On the outer cgroup: deny every device, then allow the basic nodes, ptys and mknod (nodes made
+ * are useless without access). */
+static bool restrict_devices_v1(const Hierarchy *h, GError **error) {
+        g_autofree char *deny = g_build_filename(h->outer, "devices.deny", NULL);
+        g_autofree char *allow = g_build_filename(h->outer, "devices.allow", NULL);
+        if (!write_file(deny, "a", error))
+                return false;
+        static const char *const rules[] = {"c *:* m", "b *:* m", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"};
+        for (size_t i = 0; i < G_N_ELEMENTS(rules); i++)
+                if (!write_file(allow, rules[i], error))
+                        return false;
+        for (size_t i = 0; i < G_N_ELEMENTS(basic_devices); i++) {
+                g_autofree char *rule =
+                        g_strdup_printf("c %u:%u rwm", basic_devices[i].major, basic_devices[i].minor);
+                if (!write_file(allow, rule, error))
+                        return false;
+        }
+        return true;
+}
+
+static bool cgroups_create(Launch *l, GError **error) {
+        gint64 memory = 0;
+        if (l->opt.memory && (memory = parse_size(l->opt.memory, error)) < 0)
+                return false;
+        for (guint i = 0; i < l->hierarchies->len; i++) {
+                Hierarchy *h = l->hierarchies->pdata[i];
+                bool v2 = h->controllers[0] == '\0';
+                bool cpuset = !v2 && has_controller(h, "cpuset");
+                g_autofree char *capfs_dir = g_path_get_dirname(h->outer);
+                bool made = mkdir(capfs_dir, 0755) == 0;
+                if (!made && errno != EEXIST) {
+                        launch_error(error, "cannot create cgroup %s: %s", capfs_dir, g_strerror(errno));
+                        return false;
+                }
+                if (cpuset && made) {
+                        g_autofree char *parent = g_path_get_dirname(capfs_dir);
+                        if (!copy_knob(parent, capfs_dir, "cpuset.cpus", error) ||
+                            !copy_knob(parent, capfs_dir, "cpuset.mems", error))
+                                return false;
+                }
+                if (!make_cgroup(h->outer, cpuset, &h->created_outer, error))
+                        return false;
+                if (v2 && l->v2_only) {
+                        /* cgroup2: limits need the controllers enabled on the way down. */
+                        g_autofree char *controllers =
+                                g_build_filename(h->outer, "cgroup.controllers", NULL);
+                        g_autofree char *avail = NULL;
+                        if (g_file_get_contents(controllers, &avail, NULL, NULL)) {
+                                g_auto(GStrv) c = g_strsplit_set(g_strstrip(avail), " ", -1);
+                                g_autofree char *subtree =
+                                        g_build_filename(h->outer, "cgroup.subtree_control", NULL);
+                                for (char **ctrl = c; *ctrl && **ctrl; ctrl++) {
+                                        g_autofree char *plus = g_strdup_printf("+%s", *ctrl);
+                                        (void) write_file(subtree, plus, NULL);
+                                }
+                        }
+                }
+                if (memory && (v2 ? l->v2_only : has_controller(h, "memory"))) {
+                        g_autofree char *value = g_strdup_printf("%" G_GINT64_FORMAT, memory);
+                        if (!set_limit(h, v2, "memory.limit_in_bytes", "memory.max", value, error))
+                                return false;
+                }
+                if (l->opt.cpus_milli > 0 && (v2 ? l->v2_only : has_controller(h, "cpu"))) {
+                        g_autofree char *quota = g_strdup_printf("%d", l->opt.cpus_milli * 100);
+                        g_autofree char *max = g_strdup_printf("%s 100000", quota);
+                        if (v2) {
+                                if (!set_limit(h, v2, NULL, "cpu.max", max, error))
+                                        return false;
+                        } else if (!set_limit(h, v2, "cpu.cfs_period_us", NULL, "100000", error) ||
+                                   !set_limit(h, v2, "cpu.cfs_quota_us", NULL, quota, error)) {
+                                return false;
+                        }
+                }
+                /* nproc and the runtimes that size thread pools read the affinity mask, which
+                 * follows the cpuset: --cpus N also gives the first ceil(N) CPUs. */
+                if (l->opt.cpus_milli > 0 && (v2 ? l->v2_only : cpuset)) {
+                        g_autofree char *effective = g_build_filename(
+                                h->outer, v2 ? "cpuset.cpus.effective" : "cpuset.cpus", NULL);
+                        g_autofree char *list = NULL;
+                        if (g_file_get_contents(effective, &list, NULL, NULL)) {
+                                g_autofree char *cut =
+                                        first_cpus(g_strstrip(list), (l->opt.cpus_milli + 999) / 1000);
+                                if (*cut && !set_limit(h, v2, "cpuset.cpus", "cpuset.cpus", cut, error))
+                                        return false;
+                        }
+                }
+                if (l->opt.pids > 0 && (v2 ? l->v2_only : has_controller(h, "pids"))) {
+                        g_autofree char *value = g_strdup_printf("%" G_GINT64_FORMAT, l->opt.pids);
+                        if (!set_limit(h, v2, "pids.max", "pids.max", value, error))
+                                return false;
+                }
+                if (!v2 && has_controller(h, "devices") && !restrict_devices_v1(h, error))
+                        return false;
+                if (!make_cgroup(h->inner, cpuset, &h->created_inner, error))
+                        return false;
+        }
+        return true;
+}
+
+static bool cgroups_join(Launch *l, pid_t pid, GError **error) {
+        g_autofree char *value = g_strdup_printf("%d", pid);
+        for (guint i = 0; i < l->hierarchies->len; i++) {
+                Hierarchy *h = l->hierarchies->pdata[i];
+                g_autofree char *procs = g_build_filename(h->inner, "cgroup.procs", NULL);
+                if (!write_file(procs, value, error))
+                        return false;
+        }
+        return true;
+}
+
+/* Removes DIR and everything systemd created below it, deepest first. */
+static int remove_cgroup_tree(const char *dir) {
+        GDir *d = g_dir_open(dir, 0, NULL);
+        if (d) {
+                const char *name;
+                while ((name = g_dir_read_name(d))) {
+                        g_autofree char *sub = g_build_filename(dir, name, NULL);
+                        struct stat st;
+                        if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+                                remove_cgroup_tree(sub);
+                }
+                g_dir_close(d);
+        }
+        /* A task that has just exited is still counted for a moment. */
+        for (int i = 0; i < 100; i++) {
+                if (rmdir(dir) == 0 || errno == ENOENT)
+                        return 0;
+                if (errno != EBUSY)
+                        break;
+                g_usleep(20000);
+        }
+        return -errno;
+}
+
+static void cgroups_remove(Launch *l) {
+        if (!l->hierarchies)
+                return;
+        for (guint i = 0; i < l->hierarchies->len; i++) {
+                Hierarchy *h = l->hierarchies->pdata[i];
+                int r = 0;
+                if (h->created_outer)
+                        r = remove_cgroup_tree(h->outer);
+                if (r < 0)
+                        g_printerr("capfs-launch: cannot remove cgroup %s: %s\n", h->outer, g_strerror(-r));
+                g_autofree char *capfs_dir = g_path_get_dirname(h->outer);
+                (void) rmdir(capfs_dir); /* only when no other container uses it */
+        }
+}
+
+/* ---------------------------------------------------------------- the container's mounts
+ * These run in the child, in its new mount namespace, and report failures as text on a pipe:
+ * after the clone there is no GError to hand back. */
+
+static char child_error[1024];
+
+__attribute__((format(printf, 1, 2))) static int child_fail(const char *fmt, ...) {
+        int err = errno;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(child_error, sizeof(child_error), fmt, ap);
+        va_end(ap);
+        size_t len = strlen(child_error);
+        snprintf(child_error + len, sizeof(child_error) - len, ": %s", g_strerror(err));
+        return -1;
+}
+
+static int do_mount(const char *src, const char *target, const char *type, unsigned long flags,
+                    const char *data) {
+        if (mount(src, target, type, flags, data) < 0)
+                return child_fail("mount %s on %s (%s)", src ? src : "none", target, type ? type : "bind");
+        return 0;
+}
+
+/* Bind-mounts SRC on TARGET, read-only if asked: a read-only bind needs a second remount. */
+static int bind_mount(const char *src, const char *target, bool readonly) {
+        if (do_mount(src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return -1;
+        if (readonly &&
+            do_mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+                return -1;
+        return 0;
+}
+
+/* Makes a mountpoint for SRC at TARGET: a directory for a directory, an empty file otherwise. */
+static int make_mountpoint(const char *src, const char *target) {
+        struct stat st;
+        if (stat(src, &st) < 0)
+                return child_fail("stat %s", src);
+        if (S_ISDIR(st.st_mode)) {
+                if (g_mkdir_with_parents(target, 0755) < 0)
+                        return child_fail("mkdir %s", target);
+                return 0;
+        }
+        g_autofree char *parent = g_path_get_dirname(target);
+        if (g_mkdir_with_parents(parent, 0755) < 0)
+                return child_fail("mkdir %s", parent);
+        int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EISDIR && errno != EROFS)
+                return child_fail("create %s", target);
+        if (fd >= 0)
+                close(fd);
+        return 0;
+}
+
+static int mount_proc(const char *root) {
+        g_autofree char *proc = g_build_filename(root, "proc", NULL);
+        if (do_mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                return -1;
+        /* systemd's container interface: /proc/sys read-only; the rest that reaches the host's
+         * kernel covered or read-only. */
+        static const char *const readonly[] = {"sys", "sysrq-trigger", "irq", "bus", "fs"};
+        for (size_t i = 0; i < G_N_ELEMENTS(readonly); i++) {
+                g_autofree char *path = g_build_filename(proc, readonly[i], NULL);
+                if (access(path, F_OK) < 0)
+                        continue;
+                if (bind_mount(path, path, true) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+/* /sys/fs/cgroup as systemd wants it in a container without CAP_SYS_ADMIN: a tmpfs holding a
+ * real name=systemd (v1) and cgroup2 mount made in the container's cgroup namespace, so that
+ * statfs() tells systemd the layout, and capfs's restricted view for every controller hierarchy.
+ * On a pure cgroup2 host, cgroup2 itself is mounted (its nested layout keeps the limits out of
+ * reach). */
+static int mount_cgroups(Launch *l, const char *root) {
+        g_autofree char *cg = g_build_filename(root, CGROUP_ROOT, NULL);
+        if (l->v2_only)
+                return do_mount("cgroup2", cg, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        if (do_mount("tmpfs", cg, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+                return -1;
+        for (guint i = 0; i < l->hierarchies->len; i++) {
+                Hierarchy *h = l->hierarchies->pdata[i];
+                g_autofree char *target = g_build_filename(cg, h->dir, NULL);
+                if (mkdir(target, 0755) < 0 && errno != EEXIST)
+                        return child_fail("mkdir %s", target);
+                int r;
+                if (h->controllers[0] == '\0')
+                        r = do_mount("cgroup2", target, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+                else if (g_str_has_prefix(h->controllers, "name=")) {
+                        g_autofree char *data = g_strdup_printf("none,%s", h->controllers);
+                        r = do_mount("cgroup", target, "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, data);
+                } else if (l->opt.no_capfs || g_strcmp0(l->opt.cgroup_mode, "native") == 0)
+                        r = do_mount("cgroup", target, "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                     h->controllers);
+                else {
+                        g_autofree char *view = g_build_filename(l->opt.capfs, "cgroup", h->dir, NULL);
+                        r = bind_mount(view, target, false);
+                }
+                if (r < 0)
+                        return -1;
+                /* Comounted controllers ("cpu,cpuacct") are also reachable by each name. */
+                if (strchr(h->controllers, ',') && !g_str_has_prefix(h->controllers, "name=")) {
+                        g_auto(GStrv) names = g_strsplit(h->controllers, ",", -1);
+                        for (char **n = names; *n; n++) {
+                                g_autofree char *link = g_build_filename(cg, *n, NULL);
+                                if (strcmp(*n, h->dir) != 0 && symlink(h->dir, link) < 0 && errno != EEXIST)
+                                        return child_fail("symlink %s", link);
+                        }
+                }
+        }
+        return do_mount(NULL, cg, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                        "mode=755");
+}
+
+static int mount_dev(Launch *l, const char *root) {
+        g_autofree char *dev = g_build_filename(root, "dev", NULL);
+        if (do_mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=4m") < 0)
+                return -1;
+        for (size_t i = 0; i < G_N_ELEMENTS(basic_devices); i++) {
+                g_autofree char *host = g_build_filename("/dev", basic_devices[i].name, NULL);
+                g_autofree char *node = g_build_filename(dev, basic_devices[i].name, NULL);
+                if (make_mountpoint(host, node) < 0 || bind_mount(host, node, false) < 0)
+                        return -1;
+        }
+        static const char *const dirs[] = {"pts", "shm", "mqueue"};
+        for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
+                g_autofree char *d = g_build_filename(dev, dirs[i], NULL);
+                if (mkdir(d, 0755) < 0)
+                        return child_fail("mkdir %s", d);
+        }
+        g_autofree char *pts = g_build_filename(dev, "pts", NULL);
+        g_autofree char *shm = g_build_filename(dev, "shm", NULL);
+        g_autofree char *mqueue = g_build_filename(dev, "mqueue", NULL);
+        if (do_mount("devpts", pts, "devpts", MS_NOSUID | MS_NOEXEC,
+                     "newinstance,ptmxmode=0666,mode=620,gid=5") < 0 ||
+            do_mount("tmpfs", shm, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0 ||
+            do_mount("mqueue", mqueue, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                return -1;
+        static const char *const links[][2] = {{"pts/ptmx", "ptmx"},
+                                               {"/proc/self/fd", "fd"},
+                                               {"/proc/self/fd/0", "stdin"},
+                                               {"/proc/self/fd/1", "stdout"},
+                                               {"/proc/self/fd/2", "stderr"}};
+        for (size_t i = 0; i < G_N_ELEMENTS(links); i++) {
+                g_autofree char *link = g_build_filename(dev, links[i][1], NULL);
+                if (symlink(links[i][0], link) < 0)
+                        return child_fail("symlink %s", link);
+        }
+        /* The console is the pty whose other end the launcher relays. */
+        g_autofree char *console = g_build_filename(dev, "console", NULL);
+        if (make_mountpoint(l->pty_slave, console) < 0 || bind_mount(l->pty_slave, console, false) < 0)
+                return -1;
+        return 0;
+}
+
+static int mount_run(const char *root) {
+        static const struct {
+                const char *path, *options;
+                unsigned long flags;
+        } tmpfs[] = {
+                {"run", "mode=755,size=20%", MS_NOSUID | MS_NODEV | MS_STRICTATIME},
+                {"run/lock", "mode=1777,size=5m", MS_NOSUID | MS_NODEV | MS_NOEXEC},
+                {"run/user", "mode=755,size=20%", MS_NOSUID | MS_NODEV},
+                {"tmp", "mode=1777,size=20%", MS_NOSUID | MS_NODEV},
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(tmpfs); i++) {
+                g_autofree char *path = g_build_filename(root, tmpfs[i].path, NULL);
+                if (g_mkdir_with_parents(path, 0755) < 0)
+                        return child_fail("mkdir %s", path);
+                if (do_mount("tmpfs", path, "tmpfs", tmpfs[i].flags, tmpfs[i].options) < 0)
+                        return -1;
+        }
+        g_autofree char *container = g_build_filename(root, "run/systemd/container", NULL);
+        g_autofree char *dir = g_path_get_dirname(container);
+        if (g_mkdir_with_parents(dir, 0755) < 0 || !g_file_set_contents(container, "capfs\n", -1, NULL))
+                return child_fail("write %s", container);
+        return 0;
+}
+
+/* capfs's per-container files over the container's own. */
+static int mount_capfs(Launch *l, const char *root) {
+        if (l->opt.no_capfs)
+                return 0;
+        g_autofree char *proc = g_build_filename(l->opt.capfs, "proc", NULL);
+        GDir *d = g_dir_open(proc, 0, NULL);
+        if (!d)
+                return child_fail("open %s", proc);
+        const char *name;
+        int r = 0;
+        while (r == 0 && (name = g_dir_read_name(d))) {
+                g_autofree char *src = g_build_filename(proc, name, NULL);
+                g_autofree char *target = g_build_filename(root, "proc", name, NULL);
+                /* Only what the kernel has too: a file the container's /proc lacks stays absent. */
+                if (access(target, F_OK) < 0)
+                        continue;
+                r = bind_mount(src, target, true);
+        }
+        g_dir_close(d);
+        if (r < 0)
+                return -1;
+        g_autofree char *cpu = g_build_filename(l->opt.capfs, "sys/devices/system/cpu", NULL);
+        g_autofree char *cpu_target = g_build_filename(root, "sys/devices/system/cpu", NULL);
+        return bind_mount(cpu, cpu_target, true);
+}
+
+static int mount_binds(Launch *l, const char *root) {
+        for (char **b = l->opt.binds; b && *b; b++) {
+                g_auto(GStrv) f = g_strsplit(*b, ":", 3);
+                bool ro = f[1] && f[2] && strcmp(f[2], "ro") == 0;
+                g_autofree char *target = g_build_filename(root, f[1], NULL);
+                if (make_mountpoint(f[0], target) < 0 || bind_mount(f[0], target, ro) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static int setup_loopback(void) {
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return child_fail("socket for lo");
+        struct ifreq ifr = {0};
+        g_strlcpy(ifr.ifr_name, "lo", sizeof(ifr.ifr_name));
+        int r = ioctl(fd, SIOCGIFFLAGS, &ifr);
+        if (r == 0) {
+                ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+                r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+        }
+        close(fd);
+        return r < 0 ? child_fail("bring up lo") : 0;
+}
+
+static int enter_root(const char *root) {
+        if (chdir(root) < 0)
+                return child_fail("chdir %s", root);
+        /* pivot_root(".", "."): the old root ends up on top of the new one, then goes. */
+        if (syscall(SYS_pivot_root, ".", ".") < 0)
+                return child_fail("pivot_root to %s", root);
+        if (umount2(".", MNT_DETACH) < 0)
+                return child_fail("detach the old root");
+        if (chdir("/") < 0)
+                return child_fail("chdir /");
+        return 0;
+}
+
+/* ---------------------------------------------------------------- capabilities and seccomp */
+
+/* The capabilities to drop: the default list (or --cap-drop), or with --cap-keep everything else. */
+static bool caps_to_drop(const Options *opt, GArray *drop, GError **error) {
+        if (opt->cap_keep) {
+                g_auto(GStrv) keep = g_strsplit(opt->cap_keep, ",", -1);
+                GArray *kept = g_array_new(FALSE, FALSE, sizeof(cap_value_t));
+                for (char **k = keep; *k && **k; k++) {
+                        g_autofree char *name =
+                                g_str_has_prefix(*k, "cap_") ? g_strdup(*k) : g_strconcat("cap_", *k, NULL);
+                        cap_value_t v;
+                        if (cap_from_name(name, &v) < 0) {
+                                launch_error(
+                                        error,
+                                        "--cap-keep: unknown capability '%s' (names as in capabilities(7))",
+                                        *k);
+                                g_array_free(kept, TRUE);
+                                return false;
+                        }
+                        g_array_append_val(kept, v);
+                }
+                for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
+                        bool keep_it = false;
+                        for (guint i = 0; i < kept->len; i++)
+                                keep_it = keep_it || g_array_index(kept, cap_value_t, i) == c;
+                        if (!keep_it)
+                                g_array_append_val(drop, c);
+                }
+                g_array_free(kept, TRUE);
+                return true;
+        }
+        g_auto(GStrv) names =
+                opt->cap_drop ? g_strsplit(opt->cap_drop, ",", -1) : g_strdupv((char **) default_cap_drop);
+        for (char **n = names; *n && **n; n++) {
+                g_autofree char *name =
+                        g_str_has_prefix(*n, "cap_") ? g_strdup(*n) : g_strconcat("cap_", *n, NULL);
+                cap_value_t v;
+                if (cap_from_name(name, &v) < 0) {
+                        launch_error(error,
+                                     "--cap-drop: unknown capability '%s' (names as in capabilities(7))",
+                                     *n);
+                        return false;
+                }
+                g_array_append_val(drop, v);
+        }
+        return true;
+}
+
+static int drop_bounding_set(GArray *drop) {
+        for (guint i = 0; i < drop->len; i++) {
+                cap_value_t c = g_array_index(drop, cap_value_t, i);
+                if (CAP_IS_SUPPORTED(c) && cap_drop_bound(c) < 0)
+                        return child_fail("drop capability %s from the bounding set", cap_to_name(c));
+        }
+        return 0;
+}
+
+static int drop_from_process(GArray *drop) {
+        cap_t caps = cap_get_proc();
+        if (!caps)
+                return child_fail("read the capability sets");
+        for (guint i = 0; i < drop->len; i++) {
+                cap_value_t c = g_array_index(drop, cap_value_t, i);
+                if (!CAP_IS_SUPPORTED(c))
+                        continue;
+                cap_set_flag(caps, CAP_EFFECTIVE, 1, &c, CAP_CLEAR);
+                cap_set_flag(caps, CAP_PERMITTED, 1, &c, CAP_CLEAR);
+                cap_set_flag(caps, CAP_INHERITABLE, 1, &c, CAP_CLEAR);
+        }
+        int r = cap_set_proc(caps);
+        cap_free(caps);
+        if (r < 0)
+                return child_fail("set the capability sets");
+        return cap_reset_ambient() < 0 ? child_fail("clear the ambient capabilities") : 0;
+}
+
+/* System calls a container never needs and that attack the host's kernel or its root: key
+ * management (root's keyrings are the host's), kernel replacement, bpf and perf (kernel attack
+ * surface), open_by_handle_at (opens files by inode, around the mount tree), and new user
+ * namespaces (a full capability set over new mounts, cgroupfs included). */
+static int load_seccomp(void) {
+        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+        if (!ctx)
+                return child_fail("seccomp_init");
+        /* Also refuse them to 32-bit programs. */
+        (void) seccomp_arch_add(ctx, SCMP_ARCH_X86);
+        (void) seccomp_arch_add(ctx, SCMP_ARCH_X32);
+        static const char *const refused[] = {
+                "open_by_handle_at",
+                "kexec_load",
+                "kexec_file_load",
+                "bpf",
+                "perf_event_open",
+                "keyctl",
+                "add_key",
+                "request_key",
+                "userfaultfd",
+                "fsopen",
+                "fsmount",
+                "fspick",
+                "open_tree",
+                "move_mount",
+                "mount_setattr",
+                "quotactl",
+                "acct",
+                "lookup_dcookie",
+                "swapon",
+                "swapoff",
+        };
+        int r = 0;
+        for (size_t i = 0; r == 0 && i < G_N_ELEMENTS(refused); i++) {
+                int nr = seccomp_syscall_resolve_name(refused[i]);
+                if (nr != __NR_SCMP_ERROR)
+                        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+        }
+        /* New user namespaces, by unshare() and clone(); clone3() hides its flags in memory the
+         * filter cannot read, so it answers ENOSYS and the C library falls back to clone(). */
+        if (r == 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1,
+                                     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+        if (r == 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                                     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+        if (r == 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+        /* Typing into the terminal of whoever started the container. */
+        if (r == 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+                                     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
+        if (r == 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+                                     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
+        /* Not no_new_privs: setuid programs (su, sudo) must keep working inside. The filter is
+         * loaded while CAP_SYS_ADMIN is still effective, which the kernel requires without it. */
+        if (r == 0)
+                r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+        if (r == 0)
+                r = seccomp_load(ctx);
+        seccomp_release(ctx);
+        if (r < 0) {
+                errno = -r;
+                return child_fail("load the seccomp filter");
+        }
+        return 0;
+}
+
+/* ---------------------------------------------------------------- the child: becomes init */
+
+typedef struct {
+        Launch *launch;
+        int sync_fd; /* reads the go-ahead, writes an error text */
+        GArray *drop;
+} ChildArgs;
+
+static int child_setup(ChildArgs *a) {
+        Launch *l = a->launch;
+        char go;
+        /* Wait until the launcher has put us into the container's cgroups. */
+        if (read(a->sync_fd, &go, 1) != 1)
+                return child_fail("wait for the launcher");
+        if (unshare(CLONE_NEWCGROUP) < 0)
+                return child_fail("unshare the cgroup namespace");
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return child_fail("make the mount tree private");
+        /* The root must be a mount point for pivot_root; a bind of the rootfs onto itself is. */
+        const char *root = l->opt.rootfs;
+        if (bind_mount(root, root, false) < 0)
+                return -1;
+        g_autofree char *sys = g_build_filename(root, "sys", NULL);
+        if (mount_proc(root) < 0 ||
+            do_mount("sysfs", sys, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
+            mount_cgroups(l, root) < 0 || mount_dev(l, root) < 0 || mount_run(root) < 0 ||
+            mount_capfs(l, root) < 0 || mount_binds(l, root) < 0)
+                return -1;
+        if (g_strcmp0(l->opt.network, "none") == 0 && setup_loopback() < 0)
+                return -1;
+        /* By default the rootfs's own name, which its init would set itself if it could. */
+        g_autofree char *etc_hostname = g_build_filename(root, "etc/hostname", NULL);
+        g_autofree char *from_rootfs = NULL;
+        const char *hostname = l->opt.hostname;
+        if (!hostname && g_file_get_contents(etc_hostname, &from_rootfs, NULL, NULL) &&
+            *g_strstrip(from_rootfs))
+                hostname = from_rootfs;
+        if (!hostname)
+                hostname = l->opt.name;
+        if (sethostname(hostname, strlen(hostname)) < 0)
+                return child_fail("set the hostname %s", hostname);
+        if (enter_root(root) < 0)
+                return -1;
+        /* The console: a session of its own with the pty as controlling terminal. */
+        if (setsid() < 0)
+                return child_fail("setsid");
+        int tty = open("/dev/console", O_RDWR | O_CLOEXEC);
+        if (tty < 0 || ioctl(tty, TIOCSCTTY, 0) < 0)
+                return child_fail("open /dev/console as the controlling terminal");
+        /* Sets the floor of the OOM score: without CAP_SYS_RESOURCE nothing inside can go below. */
+        g_autofree char *adj = NULL;
+        if (g_file_get_contents("/proc/self/oom_score_adj", &adj, NULL, NULL))
+                (void) g_file_set_contents("/proc/self/oom_score_adj", g_strstrip(adj), -1, NULL);
+        if (drop_bounding_set(a->drop) < 0 || load_seccomp() < 0 || drop_from_process(a->drop) < 0)
+                return -1;
+        if (dup2(tty, 0) < 0 || dup2(tty, 1) < 0 || dup2(tty, 2) < 0)
+                return child_fail("attach the console");
+        return 0;
+}
+
+static int child_main(void *data) {
+        ChildArgs *a = data;
+        Launch *l = a->launch;
+        if (child_setup(a) < 0) {
+                (void) !write(a->sync_fd, child_error, strlen(child_error));
+                _exit(127);
+        }
+        g_autofree char *uuid = g_strdup_printf("container_uuid=%s", l->uuid);
+        const char *term = g_getenv("TERM");
+        g_autofree char *term_env = g_strdup_printf("TERM=%s", term ? term : "vt220");
+        char *envp[] = {
+                "container=capfs", uuid,
+                term_env,          "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "HOME=/root",      NULL};
+        execve(l->opt.argv[0], l->opt.argv, envp);
+        child_fail("exec %s in %s", l->opt.argv[0], l->opt.rootfs);
+        (void) !write(a->sync_fd, child_error, strlen(child_error));
+        _exit(127);
+}
+
+/* ---------------------------------------------------------------- the launcher */
+
+static bool capfs_mounted(const char *dir, GError **error) {
+        struct statfs fs;
+        g_autofree char *meminfo = g_build_filename(dir, "proc/meminfo", NULL);
+        if (statfs(dir, &fs) < 0 || fs.f_type != FUSE_SUPER_MAGIC || access(meminfo, R_OK) < 0) {
+                launch_error(
+                        error,
+                        "capfs is not mounted at %s (%s): start it first (./scripts/run.sh, or capfs %s), "
+                        "point --capfs at its mountpoint, or run without it: --no-capfs",
+                        dir, statfs(dir, &fs) < 0 ? g_strerror(errno) : "no capfs file system there", dir);
+                return false;
+        }
+        return true;
+}
+
+static bool check_options(Options *o, GError **error) {
+        struct stat st;
+        if (!o->rootfs) {
+                launch_error(
+                        error,
+                        "--rootfs DIR is required (a directory holding the container's root file system)");
+                return false;
+        }
+        if (stat(o->rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                launch_error(error, "--rootfs %s: %s", o->rootfs,
+                             errno ? g_strerror(errno) : "not a directory");
+                return false;
+        }
+        g_autofree char *abs = realpath(o->rootfs, NULL);
+        g_free(o->rootfs);
+        o->rootfs = g_steal_pointer(&abs);
+        if (!o->name)
+                o->name = g_path_get_basename(o->rootfs);
+        if (!o->name[0] || strchr(o->name, '/') || strcmp(o->name, ".") == 0 || strcmp(o->name, "..") == 0) {
+                launch_error(error, "--name '%s': a container name is one path component", o->name);
+                return false;
+        }
+        if (!o->capfs)
+                o->capfs = g_strdup("/var/lib/capfs");
+        if (!o->network)
+                o->network = g_strdup("host");
+        if (strcmp(o->network, "host") != 0 && strcmp(o->network, "none") != 0) {
+                launch_error(error, "--network=%s: use host or none", o->network);
+                return false;
+        }
+        if (o->cgroup_mode && strcmp(o->cgroup_mode, "capfs") != 0 &&
+            strcmp(o->cgroup_mode, "native") != 0) {
+                launch_error(error, "--cgroup=%s: use capfs or native", o->cgroup_mode);
+                return false;
+        }
+        if (o->cap_drop && o->cap_keep) {
+                launch_error(error, "--cap-drop and --cap-keep exclude each other");
+                return false;
+        }
+        for (char **b = o->binds; b && *b; b++) {
+                g_auto(GStrv) f = g_strsplit(*b, ":", 3);
+                if (g_strv_length(f) < 2 || f[1][0] != '/' ||
+                    (f[2] && strcmp(f[2], "ro") != 0 && strcmp(f[2], "rw") != 0) || access(f[0], F_OK) < 0) {
+                        launch_error(
+                                error,
+                                "--bind %s: expected SRC:DST[:ro] with an existing SRC and an absolute DST",
+                                *b);
+                        return false;
+                }
+        }
+        if (!o->argv || !o->argv[0]) {
+                g_strfreev(o->argv);
+                o->argv = g_new0(char *, 2);
+                o->argv[0] = g_strdup("/sbin/init");
+        }
+        if (!o->no_capfs && !capfs_mounted(o->capfs, error))
+                return false;
+        return true;
+}
+
+static Options *parsed_options;
+
+static gboolean parse_cpus(const char *name, const char *value, gpointer data, GError **error) {
+        char *end;
+        double cpus = g_ascii_strtod(value, &end);
+        if (end == value || *end || cpus <= 0 || cpus > 4096) {
+                launch_error(error, "--cpus: '%s' is not a CPU count (examples: 1, 0.5, 2)", value);
+                return FALSE;
+        }
+        parsed_options->cpus_milli = (int) (cpus * 1000 + 0.5);
+        return TRUE;
+}
+
+/* Relays the console until init exits; forwards SIGTERM/SIGINT as init's shutdown signal. */
+static int supervise(Launch *l, int sigfd) {
+        bool interactive = isatty(STDIN_FILENO);
+        struct termios saved;
+        if (interactive && tcgetattr(STDIN_FILENO, &saved) == 0) {
+                struct termios raw = saved;
+                cfmakeraw(&raw);
+                tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+        } else {
+                interactive = false;
+        }
+        bool systemd =
+                g_str_has_suffix(l->opt.argv[0], "init") || g_str_has_suffix(l->opt.argv[0], "systemd");
+        int status = 0;
+        bool exited = false, stdin_open = interactive;
+        char buf[8192];
+        while (!exited) {
+                struct pollfd fds[3] = {{l->pty_master, POLLIN, 0},
+                                        {sigfd, POLLIN, 0},
+                                        {stdin_open ? STDIN_FILENO : -1, POLLIN, 0}};
+                if (poll(fds, 3, -1) < 0 && errno != EINTR)
+                        break;
+                if (fds[0].revents & POLLIN) {
+                        ssize_t n = read(l->pty_master, buf, sizeof(buf));
+                        if (n > 0)
+                                (void) !write(STDOUT_FILENO, buf, (size_t) n);
+                }
+                if (fds[2].revents & (POLLIN | POLLHUP)) {
+                        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+                        if (n > 0)
+                                (void) !write(l->pty_master, buf, (size_t) n);
+                        else
+                                stdin_open = false;
+                }
+                if (fds[1].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        if (read(sigfd, &si, sizeof(si)) != sizeof(si))
+                                continue;
+                        if (si.ssi_signo == SIGCHLD) {
+                                pid_t p;
+                                int st;
+                                while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+                                        if (p == l->child) {
+                                                status = st;
+                                                exited = true;
+                                        }
+                        } else {
+                                /* systemd shuts down cleanly on SIGRTMIN+3; other inits on SIGTERM. */
+                                kill(l->child, systemd ? SIGRTMIN + 3 : SIGTERM);
+                        }
+                }
+        }
+        /* What init printed last. */
+        for (ssize_t n; (n = read(l->pty_master, buf, sizeof(buf))) > 0;)
+                (void) !write(STDOUT_FILENO, buf, (size_t) n);
+        if (interactive)
+                tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        return 128 + WTERMSIG(status);
+}
+
+static int open_console(Launch *l, GError **error) {
+        int slave;
+        struct winsize ws;
+        bool have_size = ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0;
+        if (openpty(&l->pty_master, &slave, l->pty_slave, NULL, have_size ? &ws : NULL) < 0) {
+                launch_error(error, "cannot open a pty for the container's console: %s", g_strerror(errno));
+                return -1;
+        }
+        if (!isatty(STDIN_FILENO)) {
+                /* Output only, byte for byte: no CR added to newlines. */
+                struct termios t;
+                if (tcgetattr(slave, &t) == 0) {
+                        cfmakeraw(&t);
+                        tcsetattr(slave, TCSANOW, &t);
+                }
+        }
+        fcntl(l->pty_master, F_SETFD, FD_CLOEXEC);
+        fcntl(l->pty_master, F_SETFL, O_NONBLOCK);
+        return slave;
+}
+
+int main(int argc, char **argv) {
+        Launch l = {.pty_master = -1};
+        Options *o = &l.opt;
+        parsed_options = o;
+        gboolean version = FALSE;
+        GOptionEntry entries[] = {
+                {"rootfs", 0, 0, G_OPTION_ARG_FILENAME, &o->rootfs, "The container's root file system",
+                 "DIR"},
+                {"name", 0, 0, G_OPTION_ARG_STRING, &o->name,
+                 "Its name (cgroups capfs/NAME); default: the rootfs's", "NAME"},
+                {"memory", 0, 0, G_OPTION_ARG_STRING, &o->memory, "Memory limit", "SIZE"},
+                {"cpus", 0, 0, G_OPTION_ARG_CALLBACK, parse_cpus, "CPU limit (CFS quota)", "N"},
+                {"pids", 0, 0, G_OPTION_ARG_INT64, &o->pids, "Task limit", "N"},
+                {"hostname", 0, 0, G_OPTION_ARG_STRING, &o->hostname, "Host name (default: NAME)", "NAME"},
+                {"capfs", 0, 0, G_OPTION_ARG_FILENAME, &o->capfs,
+                 "capfs's mountpoint (default /var/lib/capfs)", "DIR"},
+                {"no-capfs", 0, 0, G_OPTION_ARG_NONE, &o->no_capfs, "Run without capfs's views", NULL},
+                {"cgroup", 0, 0, G_OPTION_ARG_STRING, &o->cgroup_mode,
+                 "v1 controllers from capfs (default) or native", "capfs|native"},
+                {"cgroup-parent", 0, 0, G_OPTION_ARG_STRING, &o->cgroup_parent,
+                 "Parent of capfs/NAME in each hierarchy (default: the launcher's cgroup)", "PATH"},
+                {"cap-drop", 0, 0, G_OPTION_ARG_STRING, &o->cap_drop,
+                 "Capabilities to drop (replaces the default list)", "LIST"},
+                {"cap-keep", 0, 0, G_OPTION_ARG_STRING, &o->cap_keep,
+                 "Capabilities to keep; all others are dropped", "LIST"},
+                {"network", 0, 0, G_OPTION_ARG_STRING, &o->network, "host (default) or none", "host|none"},
+                {"bind", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->binds, "Bind-mount SRC at DST",
+                 "SRC:DST[:ro]"},
+                {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL},
+                {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->argv, NULL, "[CMD [ARGS...]]"},
+                {NULL},
+        };
+        g_autoptr(GOptionContext) ctx = g_option_context_new("[--] [CMD [ARGS...]]");
+        g_option_context_set_summary(
+                ctx,
+                "Runs a container without CAP_SYS_ADMIN, with capfs's views; CMD defaults to /sbin/init.");
+        g_option_context_add_main_entries(ctx, entries, NULL);
+        g_autoptr(GError) error = NULL;
+        if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+                g_printerr("capfs-launch: %s (see --help)\n", error->message);
+                return 2;
+        }
+        if (version) {
+                printf("capfs-launch %s\n", CAPFS_VERSION);
+                return 0;
+        }
+        if (geteuid() != 0) {
+                g_printerr("capfs-launch: needs root (namespaces, mounts, cgroups); run it with sudo\n");
+                return 1;
+        }
+        if (!check_options(o, &error)) {
+                g_printerr("capfs-launch: %s\n", error->message);
+                return 1;
+        }
+        g_autoptr(GArray) drop = g_array_new(FALSE, FALSE, sizeof(cap_value_t));
+        if (!caps_to_drop(o, drop, &error) || !cgroups_discover(&l, &error)) {
+                g_printerr("capfs-launch: %s\n", error->message);
+                return 1;
+        }
+        g_autofree char *uuid = g_uuid_string_random();
+        g_strlcpy(l.uuid, uuid, sizeof(l.uuid));
+
+        /* From here on, what was made is undone on the way out. */
+        int rc = 1;
+        int slave = -1, sync[2] = {-1, -1}, sigfd = -1;
+        g_autofree char *stack = NULL;
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        if (!cgroups_create(&l, &error) || (slave = open_console(&l, &error)) < 0)
+                goto out;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
+                launch_error(&error, "socketpair: %s", g_strerror(errno));
+                goto out;
+        }
+        ChildArgs args = {.launch = &l, .sync_fd = sync[1], .drop = drop};
+        int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
+        if (strcmp(o->network, "none") == 0)
+                flags |= CLONE_NEWNET;
+        size_t stack_size = 1 << 20;
+        stack = g_malloc(stack_size);
+        l.child = clone(child_main, stack + stack_size, flags, &args);
+        if (l.child < 0) {
+                launch_error(&error, "cannot create the container's namespaces: %s", g_strerror(errno));
+                goto out;
+        }
+        close(sync[1]);
+        sync[1] = -1;
+        close(slave);
+        slave = -1;
+        if (!cgroups_join(&l, l.child, &error)) {
+                kill(l.child, SIGKILL);
+                waitpid(l.child, NULL, 0);
+                goto out;
+        }
+        /* Go; then either an error text comes back, or EOF when exec closed the socket. */
+        char msg[1024];
+        ssize_t n = write(sync[0], "g", 1) == 1 ? read(sync[0], msg, sizeof(msg) - 1) : -1;
+        if (n != 0) {
+                msg[n > 0 ? n : 0] = '\0';
+                launch_error(&error, "setting up the container failed: %s", n > 0 ? msg : "lost the child");
+                kill(l.child, SIGKILL);
+                waitpid(l.child, NULL, 0);
+                goto out;
+        }
+        sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        rc = supervise(&l, sigfd);
+out:
+        if (error)
+                g_printerr("capfs-launch: %s\n", error->message);
+        cgroups_remove(&l);
+        if (sigfd >= 0)
+                close(sigfd);
+        if (slave >= 0)
+                close(slave);
+        if (sync[0] >= 0)
+                close(sync[0]);
+        if (sync[1] >= 0)
+                close(sync[1]);
+        if (l.pty_master >= 0)
+                close(l.pty_master);
+        if (l.hierarchies)
+                g_ptr_array_unref(l.hierarchies);
+        return rc;
+}

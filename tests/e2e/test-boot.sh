@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# tests/e2e/test-boot.sh CAPFS CAPFS_LAUNCH: boots a Debian rootfs (tests/e2e/lib/rootfs.sh;
+# CAPFS_E2E_SUITE, default bookworm) with capfs-launch --memory 512M --cpus 1 --pids 256 against a
+# capfs daemon of our own, and checks that systemd reaches "running" with nothing failed and
+# without CAP_SYS_ADMIN, that free and nproc show the limits, that systemd's isolators
+# (set-property, systemd-run -p MemoryMax=) create real, enforced cgroups, that the container
+# cannot undo its limits or reach outside, and that poweroff ends the launcher with status 0 and
+# nothing left behind.
+#
+# Commands "inside" run in two ways: queries of systemd (systemctl) through nsenter into the
+# container's namespaces; everything that must run exactly as the container's own root does
+# (capabilities, seccomp filter, cgroups) as a transient service of the container's systemd
+# (`systemd-run --pipe --wait`), which inherits init's bounding set and filter.
+set -u
+
+export CAPFS_TEST_WATCHDOG=${CAPFS_TEST_WATCHDOG:-300}
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/integration/lib.sh
+source "$here/../integration/lib.sh"
+# shellcheck source=tests/e2e/lib/rootfs.sh
+source "$here/lib/rootfs.sh"
+
+LAUNCH=${2:-}
+SUITE=${CAPFS_E2E_SUITE:-bookworm}
+NAME=boot-$$
+MEMORY_LIMIT=536870912
+BOOT_TIMEOUT=180
+
+((EUID == 0)) || skip_all "needs root (containers, FUSE allow_other, cgroups)"
+[[ -x $LAUNCH ]] || bail "usage: $0 CAPFS CAPFS_LAUNCH (got '$LAUNCH')"
+on_v2 && skip_all "the boot test covers v1/hybrid hosts so far (the v2 lane boots no rootfs yet)"
+grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null ||
+        skip_all "no overlay file system (the container runs on an overlay of the cached rootfs)"
+ROOTFS=$(capfs_rootfs "$SUITE") ||
+        bail "cannot build the Debian $SUITE rootfs: tests/e2e/lib/rootfs.sh $SUITE failed (its error is above)"
+
+setup
+cg_create launch
+ROOT=$WORKDIR/root
+mkdir -p "$WORKDIR/upper" "$WORKDIR/work" "$ROOT"
+mount -t overlay capfs-boot -o "lowerdir=$ROOTFS,upperdir=$WORKDIR/upper,workdir=$WORKDIR/work" "$ROOT" ||
+        bail "cannot mount an overlay of $ROOTFS on $ROOT"
+
+launcher_pid=
+_stop_container() {
+        local status=$?
+        if [[ -n $launcher_pid ]] && kill -0 "$launcher_pid" 2>/dev/null; then
+                kill -TERM "$launcher_pid" 2>/dev/null
+                timeout 30 tail --pid="$launcher_pid" -f /dev/null
+                kill -KILL "$launcher_pid" 2>/dev/null
+        fi
+        umount "$ROOT" 2>/dev/null
+        return "$status"
+}
+trap '_stop_container; _teardown' EXIT
+
+(
+        cg_join launch || exit 125
+        exec "$LAUNCH" --rootfs "$ROOT" --name "$NAME" --capfs "$MNT" --memory 512M --cpus 1 --pids 256 </dev/null
+) >"$WORKDIR/console.log" 2>&1 &
+launcher_pid=$!
+OUTER_MEMORY=$(cg_host memory launch)/capfs/$NAME
+OUTER_FREEZER=$(cg_host freezer launch)/capfs/$NAME
+ROOT_MEMORY=$OUTER_MEMORY/payload
+ROOT_FREEZER=$OUTER_FREEZER/payload
+
+# The container's init: the process in the container's root cgroup that is pid 1 of its own
+# namespace.
+init_pid=
+find_init() {
+        local pid
+        for pid in $(cat "$ROOT_MEMORY/cgroup.procs" "$ROOT_MEMORY/init.scope/cgroup.procs" 2>/dev/null); do
+                [[ $(ns_pids "$pid") =~ ^[0-9]+\ 1$ ]] && init_pid=$pid && return 0
+        done
+        return 1
+}
+wait_until 30 find_init || bail "no init in $ROOT_MEMORY; console: $(tail -n 20 "$WORKDIR/console.log")"
+ok "capfs-launch starts the container ($SUITE)"
+
+ct() {
+        timeout -k 5 "$CT_TIMEOUT" nsenter -t "$init_pid" -a -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"
+}
+# inside SCRIPT: runs SCRIPT as a service of the container's systemd: its root, as it really is.
+inside() {
+        ct systemd-run --quiet --wait --pipe --collect -- /bin/sh -c "$1"
+}
+
+state=
+wait_for_boot() {
+        local deadline=$((SECONDS + BOOT_TIMEOUT))
+        while ((SECONDS < deadline)); do
+                state=$(ct systemctl is-system-running --wait 2>&1)
+                [[ $state == *"Failed to connect to"*" bus"* || $state == *"System has not been booted"* ]] ||
+                        return 0
+                sleep 0.5
+        done
+        return 1
+}
+boot_started=$SECONDS
+wait_for_boot
+assert_eq "systemd boots to 'running'" running "$state"
+diag "boot took $((SECONDS - boot_started)) s"
+failed=$(ct systemctl --failed --no-legend --plain 2>&1)
+assert_eq "no failed units" "" "$failed"
+[[ $state == running && -z $failed ]] || diag "console:" "$(tail -n 30 "$WORKDIR/console.log")"
+
+capbnd=$(awk '$1 == "CapBnd:" { print $2 }' "/proc/$init_pid/status")
+assert_eq "init's bounding set lacks CAP_SYS_ADMIN" 0 $((0x$capbnd >> 21 & 1))
+assert_eq "init runs under a seccomp filter" 2 "$(awk '$1 == "Seccomp:" { print $2 }' "/proc/$init_pid/status")"
+assert_eq "a service's bounding set is init's" "$capbnd" "$(inside 'awk "\$1 == \"CapBnd:\" { print \$2 }" /proc/self/status')"
+
+# ---------------------------------------------------------------- the views
+
+for f in /proc/meminfo /proc/cpuinfo /proc/stat /proc/uptime /proc/loadavg /sys/devices/system/cpu \
+        /sys/fs/cgroup/memory /sys/fs/cgroup/pids; do
+        assert_eq "$f comes from capfs" fuse.capfs "$(ct findmnt -n -o FSTYPE -M "$f" | tail -n 1)"
+done
+assert_eq "systemd's own hierarchy is a real cgroup mount" cgroup "$(ct findmnt -n -o FSTYPE -M /sys/fs/cgroup/systemd)"
+assert_eq "free -m shows 512 MiB" 512 "$(inside 'free -m' | awk '$1 == "Mem:" { print $2 }')"
+assert_eq "nproc shows 1" 1 "$(inside nproc)"
+assert_eq "nproc --all (sysfs) shows 1" 1 "$(inside 'nproc --all')"
+
+# ---------------------------------------------------------------- isolators
+
+if out=$(ct systemctl set-property dbus.service MemoryMax=50M 2>&1); then
+        ok "systemctl set-property dbus.service MemoryMax=50M succeeds"
+else
+        not_ok "systemctl set-property dbus.service MemoryMax=50M succeeds" "$out"
+fi
+assert_eq "the host's memory cgroup of dbus.service reads 52428800" 52428800 \
+        "$(cat "$ROOT_MEMORY/system.slice/dbus.service/memory.limit_in_bytes" 2>&1)"
+# tail keeps a line without newline whole: 100 MB of zeros are held and touched.
+hog='head -c 100M /dev/zero | tail -n 1 >/dev/null'
+ct systemd-run --quiet --wait --collect -p MemoryMax=50M -p MemorySwapMax=0 sh -c "$hog" >/dev/null 2>&1
+assert_eq "a 100 MB hog under systemd-run -p MemoryMax=50M is killed" 137 "$?"
+ct systemd-run --quiet --wait --collect -p MemoryMax=200M sh -c "$hog" >/dev/null 2>&1
+assert_eq "the same hog under MemoryMax=200M completes" 0 "$?"
+
+# ---------------------------------------------------------------- what it cannot do
+
+refused() { # refused DESCRIPTION SCRIPT
+        local out
+        if out=$(inside "$2" 2>&1); then
+                not_ok "$1" "it succeeded: $out"
+        else
+                ok "$1"
+        fi
+}
+refused "remount,rw of the read-only /proc/meminfo fails" 'mount -o remount,bind,rw /proc/meminfo'
+refused "remount,rw of /proc/sys fails" 'mount -o remount,rw /proc/sys'
+refused "umount of /proc/meminfo fails" 'umount /proc/meminfo'
+refused "writing its own top memory limit fails" 'echo 4294967296 >/sys/fs/cgroup/memory/memory.limit_in_bytes'
+assert_eq "its memory limit is unchanged on the host" "$MEMORY_LIMIT" "$(cat "$OUTER_MEMORY/memory.limit_in_bytes")"
+refused "freezing its own root fails" 'echo FROZEN >/sys/fs/cgroup/freezer/freezer.state'
+assert_eq "its root is not frozen on the host" THAWED "$(cat "$ROOT_FREEZER/freezer.state")"
+# A process outside: the host's pids are not in its namespace, and capfs refuses moves of what
+# is not in its subtree.
+outsider=$(
+        cg_join launch || exit 1
+        sleep 300 >/dev/null 2>&1 &
+        echo $!
+)
+outsider_cg=$(cat "/proc/$outsider/cgroup")
+refused "moving a host process ($outsider) into its cgroups fails" "echo $outsider >/sys/fs/cgroup/memory/cgroup.procs"
+assert_eq "the host process stays where it was" "$outsider_cg" "$(cat "/proc/$outsider/cgroup")"
+kill "$outsider"
+
+# ---------------------------------------------------------------- shutdown
+
+ct systemctl poweroff >/dev/null 2>&1
+if timeout 90 tail --pid="$launcher_pid" -f /dev/null; then
+        wait "$launcher_pid"
+        assert_eq "after poweroff the launcher exits 0" 0 "$?"
+        launcher_pid=
+else
+        not_ok "after poweroff the launcher exits" "still running after 90 s"
+fi
+left=$(find "$(cg_host memory launch)" "$(cg_host cpu launch)" "$(cg_host pids launch)" -mindepth 1 -type d 2>/dev/null)
+assert_eq "no cgroups of the container left" "" "$left"
+left=$(awk -v r="$ROOT/" 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo)
+assert_eq "no mounts of the container left in the host's namespace" "" "$left"
+
+# ---------------------------------------------------------------- without capfs
+
+mkdir "$WORKDIR/no-capfs"
+out=$("$LAUNCH" --rootfs "$ROOT" --name "$NAME-2" --capfs "$WORKDIR/no-capfs" -- /bin/true 2>&1)
+assert_eq "without capfs at --capfs the launcher refuses (exit 1)" 1 "$?"
+assert_match "and says where it looked and what to do" "capfs is not mounted at $WORKDIR/no-capfs.*--no-capfs" "$out"
+finish
