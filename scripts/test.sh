@@ -9,7 +9,9 @@
 #   3. a clang ASan/UBSan build (build-asan/), the same suites under the sanitizers;
 #   4. the integration suite (root, /dev/fuse, real cgroups) against the build-test daemon,
 #      then against the sanitized daemon;
-#   5. the pure cgroup v2 lane: tests/vm/selftest.sh (the VM runner's own TAP test), then the
+#   5. the end-to-end suites (tests/e2e: systemd booted by capfs-launch and by LXC without
+#      CAP_SYS_ADMIN; tests/escape: the known escapes, each tried inside a container);
+#   6. the pure cgroup v2 lane: tests/vm/selftest.sh (the VM runner's own TAP test), then the
 #      same integration suite against the build-test daemon inside tests/vm/run (Debian's
 #      kernel under qemu, cgroup2 only). A VM that cannot boot fails the run.
 #
@@ -84,7 +86,7 @@ check_shell() {
                 extra_skipped=$((extra_skipped + 1))
                 return 0
         fi
-        files=(scripts/*.sh .ci/run tests/integration/*.sh)
+        files=(scripts/*.sh .ci/run tests/integration/*.sh tests/e2e/*.sh tests/e2e/lib/*.sh tests/escape/*.sh)
         if shellcheck -x -S warning "${files[@]}"; then
                 echo "${#files[@]} scripts clean"
                 extra_passed=$((extra_passed + 1))
@@ -168,6 +170,15 @@ vm_lane() {
         logs+=("$logdir/testlog-vm-integration.json")
 }
 
+# The end-to-end suites on the host: real Debian rootfs (built once with debootstrap, cached in
+# /var/cache/capfs-e2e), booted with capfs-launch and with LXC (tests/e2e), and the escape suite
+# (tests/escape), all against the build-test binaries.
+e2e_lane() {
+        local started=$SECONDS
+        run_suites build-test testlog-e2e --suite e2e --suite escape
+        echo "(e2e and escape suites: $((SECONDS - started))s)"
+}
+
 # Counts the test points in meson's JSON logs. A TAP program counts each "ok"/"not ok" line (a
 # "# SKIP" one as skipped, a "not ok # TODO" one as skipped too); a program that failed without
 # saying "not ok" (a crash, a timeout) adds one failure, plus one for each planned point it never
@@ -240,14 +251,14 @@ check_format
 check_shell
 
 if fresh_build build-test -Dwerror=true; then
-        run_suites build-test testlog-unit --no-suite integration
+        run_suites build-test testlog-unit --suite unit --suite fuzz-replay
         have_test=1
 fi
 
 # clang, so that the fuzz targets are also built for libFuzzer; a shared library built with clang's
 # sanitizers leaves their runtime symbols to the executable, hence b_lundef=false.
 if CC=clang fresh_build build-asan -Db_sanitize=address,undefined -Db_lundef=false; then
-        run_suites build-asan testlog-unit --no-suite integration --timeout-multiplier 3
+        run_suites build-asan testlog-unit --suite unit --suite fuzz-replay --timeout-multiplier 3
         have_asan=1
 fi
 
@@ -258,6 +269,7 @@ if [[ ${have_asan:-} ]]; then
         run_suites build-asan testlog-integration --suite integration --timeout-multiplier 2
 fi
 if [[ ${have_test:-} ]]; then
+        e2e_lane
         vm_lane
 fi
 
