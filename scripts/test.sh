@@ -7,6 +7,7 @@
 #      ShellCheck on the shell scripts;
 #   2. a gcc build with warnings as errors (build-test/), its unit and fuzz-replay suites;
 #   3. a clang ASan/UBSan build (build-asan/), the same suites under the sanitizers;
+#      then each libFuzzer target for CAPFS_FUZZ_SECONDS (15) from a copy of its corpus;
 #   4. the integration suite (root, /dev/fuse, real cgroups) against the build-test daemon,
 #      then against the sanitized daemon;
 #   5. the end-to-end suites (tests/e2e: systemd booted by capfs-launch and by LXC without
@@ -170,6 +171,31 @@ vm_lane() {
         logs+=("$logdir/testlog-vm-integration.json")
 }
 
+# libFuzzer, for a bounded time per target (CAPFS_FUZZ_SECONDS, default 15), starting from a copy
+# of the committed corpus so that a run never writes into the checkout. Needs the clang build.
+fuzz_lane() {
+        local seconds=${CAPFS_FUZZ_SECONDS:-15} target name work
+        step "libFuzzer, ${seconds}s per target"
+        work=$(mktemp -d /tmp/capfs-fuzz.XXXXXX) || return 0
+        for target in build-asan/tests/fuzz/fuzz-*; do
+                [[ -x $target && $target != *-replay ]] || continue
+                name=${target##*/fuzz-}
+                mkdir -p "$work/$name"
+                cp -r "tests/fuzz/corpus/$name/." "$work/$name/" 2>/dev/null
+                if "$target" -max_total_time="$seconds" -artifact_prefix="$work/$name-" "$work/$name" \
+                        >"$work/$name.log" 2>&1; then
+                        echo "fuzz-$name: $(grep -o 'Done [0-9]* runs' "$work/$name.log" | tail -n 1)"
+                        extra_passed=$((extra_passed + 1))
+                else
+                        echo "fuzz-$name found a crash; the input is in $work (kept), its log:"
+                        tail -n 30 "$work/$name.log"
+                        fail_step "libFuzzer fuzz-$name"
+                        work_keep=1
+                fi
+        done
+        [[ ${work_keep:-} ]] || rm -rf "$work"
+}
+
 # The end-to-end suites on the host: real Debian rootfs (built once with debootstrap, cached in
 # /var/cache/capfs-e2e), booted with capfs-launch and with LXC (tests/e2e), and the escape suite
 # (tests/escape), all against the build-test binaries.
@@ -259,6 +285,7 @@ fi
 # sanitizers leaves their runtime symbols to the executable, hence b_lundef=false.
 if CC=clang fresh_build build-asan -Db_sanitize=address,undefined -Db_lundef=false; then
         run_suites build-asan testlog-unit --suite unit --suite fuzz-replay --timeout-multiplier 3
+        fuzz_lane
         have_asan=1
 fi
 
