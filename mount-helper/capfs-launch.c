@@ -1145,6 +1145,12 @@ int main(int argc, char **argv) {
                 g_printerr("capfs-launch: %s\n", error->message);
                 return 1;
         }
+        /* cgroup2 has no devices controller to whitelist nodes with, and no BPF device program
+         * is loaded yet: without CAP_MKNOD a container can only use the nodes given to it. */
+        if (l.v2_only) {
+                cap_value_t mknod_cap = CAP_MKNOD;
+                g_array_append_val(drop, mknod_cap);
+        }
         g_autofree char *uuid = g_uuid_string_random();
         g_strlcpy(l.uuid, uuid, sizeof(l.uuid));
 

@@ -10,7 +10,7 @@
 #      then each libFuzzer target for CAPFS_FUZZ_SECONDS (15) from a copy of its corpus;
 #   4. the integration suite (root, /dev/fuse, real cgroups) against the build-test daemon,
 #      then against the sanitized daemon;
-#   5. the end-to-end suites (tests/e2e: systemd booted by capfs-launch and by LXC without
+#   5. bench/run --smoke (the benchmark runs, numbers ignored), then the end-to-end suites (tests/e2e: systemd booted by capfs-launch and by LXC without
 #      CAP_SYS_ADMIN; tests/escape: the known escapes, each tried inside a container);
 #   6. the pure cgroup v2 lane: tests/vm/selftest.sh (the VM runner's own TAP test), then the
 #      same integration suite against the build-test daemon inside tests/vm/run (Debian's
@@ -26,7 +26,7 @@ cd "$(dirname "$(readlink -f "$0")")/.." || exit 1
 
 DEPS=(meson ninja-build pkg-config gcc libglib2.0-dev libfuse3-dev fuse3 libcap-dev
       clang libclang-rt-14-dev clang-format shellcheck util-linux procps coreutils
-      qemu-system-x86 xz-utils libseccomp-dev debootstrap lxc)
+      qemu-system-x86 xz-utils libseccomp-dev debootstrap lxc lxcfs)
 
 # Tests that are not meson tests (clang-format, builds) add to these.
 extra_passed=0
@@ -87,7 +87,7 @@ check_shell() {
                 extra_skipped=$((extra_skipped + 1))
                 return 0
         fi
-        files=(scripts/*.sh .ci/run tests/integration/*.sh tests/e2e/*.sh tests/e2e/lib/*.sh tests/escape/*.sh)
+        files=(scripts/*.sh .ci/run bench/run tests/integration/*.sh tests/e2e/*.sh tests/e2e/lib/*.sh tests/escape/*.sh)
         if shellcheck -x -S warning "${files[@]}"; then
                 echo "${#files[@]} scripts clean"
                 extra_passed=$((extra_passed + 1))
@@ -196,6 +196,20 @@ fuzz_lane() {
         [[ ${work_keep:-} ]] || rm -rf "$work"
 }
 
+# bench/run --smoke: a few seconds of every benchmark, to prove it still runs. Fails only on
+# errors (a failed read, a daemon that does not start), never on timings.
+bench_smoke() {
+        step "bench/run --smoke (build-test)"
+        if ((EUID != 0)); then
+                echo "skipped: the benchmark needs root"
+                extra_skipped=$((extra_skipped + 1))
+        elif bench/run --smoke --build build-test --out build-test/bench-smoke; then
+                extra_passed=$((extra_passed + 1))
+        else
+                fail_step "bench/run --smoke"
+        fi
+}
+
 # The end-to-end suites on the host: real Debian rootfs (built once with debootstrap, cached in
 # /var/cache/capfs-e2e), booted with capfs-launch and with LXC (tests/e2e), and the escape suite
 # (tests/escape), all against the build-test binaries.
@@ -296,6 +310,7 @@ if [[ ${have_asan:-} ]]; then
         run_suites build-asan testlog-integration --suite integration --timeout-multiplier 2
 fi
 if [[ ${have_test:-} ]]; then
+        bench_smoke
         e2e_lane
         vm_lane
 fi

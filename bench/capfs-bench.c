@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * capfs-bench: the measuring half of bench/run. It times what a reader of /proc does (open, read
+ * to the end, close) and prints machine-readable lines that bench/run turns into its table.
+ *
+ *   capfs-bench latency PATH ITERATIONS        -> "latency PATH median_ns p99_ns ITERATIONS errors"
+ *   capfs-bench write PATH VALUE ITERATIONS    -> the same, for open+write+close
+ *   capfs-bench throughput PATH SECONDS        -> "throughput PATH reads errors seconds"
+ *
+ * Each iteration is timed on its own (CLOCK_MONOTONIC), so the median and the 99th percentile come
+ * from the full distribution, not from an average.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t now_ns(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+/* One open + read to EOF + close: what `cat` and every runtime's /proc parser does. */
+static int read_once(const char *path) {
+        static char buf[65536];
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+                ;
+        int err = n < 0 ? -errno : 0;
+        close(fd);
+        return err;
+}
+
+static int write_once(const char *path, const char *value) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = write(fd, value, strlen(value));
+        int err = n < 0 ? -errno : 0;
+        close(fd);
+        return err;
+}
+
+static int compare_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+static int latency(const char *path, const char *value, long iterations) {
+        uint64_t *samples = calloc((size_t) iterations, sizeof(*samples));
+        long errors = 0;
+        int first_error = 0;
+        if (!samples)
+                return 1;
+        /* Warm the caches (and the daemon's) as a long-running reader would have them. */
+        for (int i = 0; i < 20; i++)
+                value ? write_once(path, value) : read_once(path);
+        for (long i = 0; i < iterations; i++) {
+                uint64_t start = now_ns();
+                int r = value ? write_once(path, value) : read_once(path);
+                samples[i] = now_ns() - start;
+                if (r < 0 && !errors++)
+                        first_error = -r;
+        }
+        qsort(samples, (size_t) iterations, sizeof(*samples), compare_u64);
+        printf("%s %s %lu %lu %ld %ld\n", value ? "write" : "latency", path,
+               (unsigned long) samples[iterations / 2], (unsigned long) samples[iterations * 99 / 100],
+               iterations, errors);
+        if (errors)
+                fprintf(stderr, "capfs-bench: %ld of %ld operations on %s failed, the first with %s\n",
+                        errors, iterations, path, strerror(first_error));
+        free(samples);
+        return 0;
+}
+
+static int throughput(const char *path, double seconds) {
+        uint64_t end = now_ns() + (uint64_t) (seconds * 1e9);
+        long reads = 0, errors = 0;
+        while (now_ns() < end) {
+                if (read_once(path) < 0)
+                        errors++;
+                reads++;
+        }
+        printf("throughput %s %ld %ld %.3f\n", path, reads, errors, seconds);
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        if (argc == 4 && strcmp(argv[1], "latency") == 0 && atol(argv[3]) > 0)
+                return latency(argv[2], NULL, atol(argv[3]));
+        if (argc == 5 && strcmp(argv[1], "write") == 0 && atol(argv[4]) > 0)
+                return latency(argv[2], argv[3], atol(argv[4]));
+        if (argc == 4 && strcmp(argv[1], "throughput") == 0 && atof(argv[3]) > 0)
+                return throughput(argv[2], atof(argv[3]));
+        fprintf(stderr,
+                "usage: %s latency PATH ITERATIONS | write PATH VALUE ITERATIONS | throughput PATH "
+                "SECONDS\n",
+                argv[0]);
+        return 2;
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * capfs-bench-floor: the FUSE floor. A libfuse3 low-level file system with one file per name
+ * given, each returning the same constant text, mounted as capfs is (allow_other, direct I/O, so
+ * every read reaches the daemon). Nothing is computed per request: what a read costs here is
+ * what FUSE itself costs, the least any FUSE /proc view can cost.
+ *
+ *   capfs-bench-floor MOUNTPOINT   (foreground; SIGTERM unmounts)
+ */
+#define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 12)
+#include <errno.h>
+#include <fuse_lowlevel.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* About the size of /proc/meminfo, so copying costs the same. */
+static char content[1400];
+
+static void floor_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+        struct stat st = {.st_ino = ino, .st_nlink = 1};
+        if (ino == FUSE_ROOT_ID)
+                st.st_mode = S_IFDIR | 0555;
+        else
+                st.st_mode = S_IFREG | 0444, st.st_size = sizeof(content) - 1;
+        fuse_reply_attr(req, &st, 0);
+}
+
+static void floor_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
+        struct fuse_entry_param e = {.ino = 2};
+        if (parent != FUSE_ROOT_ID || strcmp(name, "file") != 0) {
+                fuse_reply_err(req, ENOENT);
+                return;
+        }
+        e.attr.st_ino = 2;
+        e.attr.st_mode = S_IFREG | 0444;
+        e.attr.st_nlink = 1;
+        e.attr.st_size = sizeof(content) - 1;
+        fuse_reply_entry(req, &e);
+}
+
+static void floor_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+        fi->direct_io = 1;
+        fuse_reply_open(req, fi);
+}
+
+static void floor_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+        size_t len = sizeof(content) - 1;
+        if ((size_t) off >= len)
+                fuse_reply_buf(req, NULL, 0);
+        else
+                fuse_reply_buf(req, content + off, size < len - (size_t) off ? size : len - (size_t) off);
+}
+
+static const struct fuse_lowlevel_ops floor_ops = {
+        .lookup = floor_lookup,
+        .getattr = floor_getattr,
+        .open = floor_open,
+        .read = floor_read,
+};
+
+int main(int argc, char **argv) {
+        if (argc != 2) {
+                fprintf(stderr, "usage: %s MOUNTPOINT\n", argv[0]);
+                return 2;
+        }
+        for (size_t i = 0; i + 1 < sizeof(content); i++)
+                content[i] = (i % 40 == 39) ? '\n' : 'a' + (char) (i % 26);
+        char *fuse_argv[] = {argv[0], "-o", "allow_other,default_permissions,fsname=floor,subtype=floor",
+                             NULL};
+        struct fuse_args args = FUSE_ARGS_INIT(3, fuse_argv);
+        struct fuse_session *se = fuse_session_new(&args, &floor_ops, sizeof(floor_ops), NULL);
+        if (!se || fuse_set_signal_handlers(se) != 0 || fuse_session_mount(se, argv[1]) != 0) {
+                fprintf(stderr, "%s: cannot mount on %s\n", argv[0], argv[1]);
+                return 1;
+        }
+        /* Multi-threaded exactly like capfs (bindings/main.c), so concurrent readers compare fairly. */
+        struct fuse_loop_config *config = fuse_loop_cfg_create();
+        fuse_loop_cfg_set_clone_fd(config, 1);
+        fuse_loop_cfg_set_idle_threads(config, 8);
+        fuse_loop_cfg_set_max_threads(config, 64);
+        int r = fuse_session_loop_mt(se, config);
+        fuse_loop_cfg_destroy(config);
+        fuse_session_unmount(se);
+        fuse_remove_signal_handlers(se);
+        fuse_session_destroy(se);
+        return r ? 1 : 0;
+}
