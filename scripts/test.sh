@@ -178,7 +178,8 @@ fuzz_lane() {
         step "libFuzzer, ${seconds}s per target"
         work=$(mktemp -d /tmp/capfs-fuzz.XXXXXX) || return 0
         for target in build-asan/tests/fuzz/fuzz-*; do
-                [[ -x $target && $target != *-replay ]] || continue
+                # The libFuzzer binaries only: not the replay programs, not meson's *.p directories.
+                [[ -f $target && -x $target && $target != *-replay ]] || continue
                 name=${target##*/fuzz-}
                 mkdir -p "$work/$name"
                 cp -r "tests/fuzz/corpus/$name/." "$work/$name/" 2>/dev/null
