@@ -131,7 +131,11 @@ wait_for_boot() {
         local deadline=$((SECONDS + BOOT_TIMEOUT))
         while ((SECONDS < deadline)); do
                 state=$(ct systemctl is-system-running --wait 2>&1)
-                [[ $state == *"Failed to connect to"*" bus"* ]] || return 0
+                # Until systemd's manager listens, systemctl answers "offline" or cannot connect;
+                # --wait only covers "initializing" and "starting".
+                case $state in
+                running | degraded | maintenance | stopping) return 0 ;;
+                esac
                 sleep 0.5
         done
         return 1
