@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "handles.h"
 #include "lowlevel.h"
 
 /* Directories and files whose existence does not depend on the caller may be cached a while. */
@@ -240,6 +241,27 @@ static void file_handle_free(FileHandle *fh) {
         g_free(fh);
 }
 
+static FileHandle *file_handle_new(char *path) {
+        FileHandle *fh = g_new0(FileHandle, 1);
+
+        g_mutex_init(&fh->lock);
+        fh->path = path;
+        fh->content = g_string_new(NULL);
+        return fh;
+}
+
+/* The open file behind @fi; one an earlier worker opened is re-created from the inode's path. */
+static FileHandle *file_handle_of(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+        FileHandle *fh = handle_lookup(fi->fh);
+        char *path;
+
+        if (fh)
+                return fh;
+        if (request_path(req, ino, &path) < 0)
+                return NULL;
+        return handle_adopt(fi->fh, file_handle_new(path), (GDestroyNotify) file_handle_free);
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
         g_autoptr(CapfsContainer) ct = NULL;
         g_autofree char *path = NULL;
@@ -257,23 +279,24 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
         if (r < 0)
                 return reply_errno(req, r);
 
-        fh = g_new0(FileHandle, 1);
-        g_mutex_init(&fh->lock);
-        fh->path = g_steal_pointer(&path);
-        fh->content = g_string_new(NULL);
-        fi->fh = (uintptr_t) fh;
+        fh = file_handle_new(g_steal_pointer(&path));
+        fi->fh = handle_register(fh, (GDestroyNotify) file_handle_free);
         /* Content is rendered for each caller: the page cache must never hand one container's view to
          * another. */
         fi->direct_io = 1;
         fi->keep_cache = 0;
         if (fuse_reply_open(req, fi) != 0)
-                file_handle_free(fh);
+                file_handle_free(handle_unregister(fi->fh));
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
-        FileHandle *fh = (FileHandle *) (uintptr_t) fi->fh;
-        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&fh->lock);
+        FileHandle *fh = file_handle_of(req, ino, fi);
+        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = NULL;
         int r;
+
+        if (!fh)
+                return reply_errno(req, -ESTALE);
+        locker = g_mutex_locker_new(&fh->lock);
 
         /* Like procfs: reading from the start (pread at 0, or lseek 0 as top and free do) shows fresh data.
          */
@@ -294,11 +317,13 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
                      struct fuse_file_info *fi) {
-        FileHandle *fh = (FileHandle *) (uintptr_t) fi->fh;
+        FileHandle *fh = file_handle_of(req, ino, fi);
         g_autoptr(CapfsContainer) ct = NULL;
         ssize_t n;
         int r;
 
+        if (!fh)
+                return reply_errno(req, -ESTALE);
         r = request_container(req, &ct);
         if (r < 0)
                 return reply_errno(req, r);
@@ -310,7 +335,10 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-        file_handle_free((FileHandle *) (uintptr_t) fi->fh);
+        FileHandle *fh = handle_unregister(fi->fh);
+
+        if (fh)
+                file_handle_free(fh);
         fuse_reply_err(req, 0);
 }
 
@@ -331,7 +359,8 @@ static void add_dir_entry(void *userdata, const char *name, CapfsNodeType type) 
         g_array_append_val(dh->entries, entry);
 }
 
-static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+/* A snapshot of the directory @ino as the caller sees it. */
+static int dir_handle_open(fuse_req_t req, fuse_ino_t ino, DirHandle **ret) {
         g_autoptr(CapfsContainer) ct = NULL;
         g_autofree char *path = NULL;
         DirHandle *dh;
@@ -339,7 +368,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
         r = request_node(req, ino, &path, &ct);
         if (r < 0)
-                return reply_errno(req, r);
+                return r;
 
         dh = g_new0(DirHandle, 1);
         dh->entries = g_array_new(FALSE, FALSE, sizeof(DirEntry));
@@ -349,19 +378,46 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         r = capfs_node_readdir(server_of(req)->host, ct, path, add_dir_entry, dh);
         if (r < 0) {
                 dir_handle_free(dh);
-                return reply_errno(req, r);
+                return r;
         }
         dh->path = g_steal_pointer(&path);
-        fi->fh = (uintptr_t) dh;
+        *ret = dh;
+        return 0;
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+        DirHandle *dh;
+        int r = dir_handle_open(req, ino, &dh);
+
+        if (r < 0)
+                return reply_errno(req, r);
+        fi->fh = handle_register(dh, (GDestroyNotify) dir_handle_free);
         if (fuse_reply_open(req, fi) != 0)
-                dir_handle_free(dh);
+                dir_handle_free(handle_unregister(fi->fh));
+}
+
+/* One an earlier worker opened is taken again, for the caller that reads it first. */
+static DirHandle *dir_handle_of(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int *error) {
+        DirHandle *dh = handle_lookup(fi->fh);
+
+        if (dh)
+                return dh;
+        *error = dir_handle_open(req, ino, &dh);
+        if (*error < 0)
+                return NULL;
+        return handle_adopt(fi->fh, dh, (GDestroyNotify) dir_handle_free);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
-        DirHandle *dh = (DirHandle *) (uintptr_t) fi->fh;
         CapfsServer *srv = server_of(req);
-        g_autofree char *buf = g_malloc(size);
+        g_autofree char *buf = NULL;
         size_t used = 0;
+        int r = 0;
+        DirHandle *dh = dir_handle_of(req, ino, fi, &r);
+
+        if (!dh)
+                return reply_errno(req, r);
+        buf = g_malloc(size);
 
         for (size_t i = off < 0 ? 0 : (size_t) off; i < dh->entries->len; i++) {
                 const DirEntry *entry = &g_array_index(dh->entries, DirEntry, i);
@@ -381,7 +437,10 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-        dir_handle_free((DirHandle *) (uintptr_t) fi->fh);
+        DirHandle *dh = handle_unregister(fi->fh);
+
+        if (dh)
+                dir_handle_free(dh);
         fuse_reply_err(req, 0);
 }
 

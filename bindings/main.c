@@ -8,14 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
-#include "lowlevel.h"
+#include "handover.h"
+#include "supervisor.h"
+#include "worker.h"
 
 #define DEFAULT_MOUNTPOINT "/var/lib/capfs"
 #define LOCK_DIR "/run/capfs"
+/* --check: how long the mount has to answer one read. */
+#define CHECK_TIMEOUT_SEC 5
+/* --upgrade: how long the new supervisor and worker have to take over. */
+#define UPGRADE_TIMEOUT_SEC 90
 
 typedef struct Options {
         gboolean foreground;
@@ -24,6 +32,14 @@ typedef struct Options {
         char *cpu_view;
         char **fuse_options;
         gboolean version;
+        gboolean check;
+        gboolean upgrade;
+        /* Between capfs processes: a worker's fds, an upgraded supervisor's state. */
+        char *worker;
+        char *resume;
+        int lock_fd;
+        int preflight;
+        gboolean syslog;
         char **rest;
 } Options;
 
@@ -31,6 +47,8 @@ static void options_clear(Options *o) {
         g_free(o->pidfile);
         g_free(o->cpu_view);
         g_strfreev(o->fuse_options);
+        g_free(o->worker);
+        g_free(o->resume);
         g_strfreev(o->rest);
 }
 
@@ -67,16 +85,31 @@ static bool parse_options(int *argc, char ***argv, Options *o, GError **error) {
                 {"options", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &o->fuse_options,
                  "FUSE mount options (allow_other and default_permissions are always set)", "OPTS"},
                 {"version", 0, 0, G_OPTION_ARG_NONE, &o->version, "Print the version and exit", NULL},
+                {"check", 0, 0, G_OPTION_ARG_NONE, &o->check,
+                 "Tell whether MOUNTPOINT is mounted and served, and by which processes; exit 0 if so",
+                 NULL},
+                {"upgrade", 0, 0, G_OPTION_ARG_NONE, &o->upgrade,
+                 "Replace the running capfs of MOUNTPOINT with the capfs and libcapfs installed now, "
+                 "without unmounting",
+                 NULL},
+                {"worker", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o->worker, NULL, NULL},
+                {"resume", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o->resume, NULL, NULL},
+                {"lock-fd", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &o->lock_fd, NULL, NULL},
+                {"syslog", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &o->syslog, NULL, NULL},
+                {"preflight", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &o->preflight, NULL, NULL},
                 {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->rest, NULL, NULL},
                 G_OPTION_ENTRY_NULL,
         };
         g_autoptr(GOptionContext) context = g_option_context_new("[MOUNTPOINT]");
 
-        g_option_context_set_summary(context,
-                                     "Serves each container its own view of /proc (meminfo, cpuinfo, stat, "
-                                     "uptime,\nloadavg, diskstats, swaps, slabinfo, pressure) and "
-                                     "/sys/devices/system/cpu,\ncomputed from its cgroups. "
-                                     "MOUNTPOINT defaults to " DEFAULT_MOUNTPOINT ".");
+        g_option_context_set_summary(
+                context, "Serves each container its own view of /proc (meminfo, cpuinfo, stat, "
+                         "uptime,\nloadavg, diskstats, swaps, slabinfo, pressure) and "
+                         "/sys/devices/system/cpu,\ncomputed from its cgroups. "
+                         "MOUNTPOINT defaults to " DEFAULT_MOUNTPOINT ".\n\n"
+                         "Signals: SIGTERM/SIGINT unmount and exit; SIGUSR1 replaces the serving "
+                         "worker\n(reloading libcapfs); SIGUSR2 (capfs --upgrade) replaces the "
+                         "whole daemon.");
         g_option_context_add_main_entries(context, entries, NULL);
         if (!g_option_context_parse(context, argc, argv, error))
                 return false;
@@ -137,12 +170,51 @@ static char *mounted_fstype(const char *path) {
         return found;
 }
 
+/* systemd kept the connection of the previous run for us (FDSTORE): the mount is ours. */
+static bool taking_over_from_fd_store(void) {
+        const char *names = g_getenv("LISTEN_FDNAMES");
+
+        return names && strstr(names, "capfs-fuse") && g_getenv("LISTEN_PID") &&
+               atoi(g_getenv("LISTEN_PID")) == getpid();
+}
+
+/*
+ * Under systemd the mountpoint is the unit's: a mount left by an earlier run whose connection
+ * is gone (the fd store was emptied by a stop) is detached so this run can mount again.
+ */
+static bool detach_dead_mount(const char *mountpoint) {
+        if (!g_getenv("NOTIFY_SOCKET"))
+                return false;
+        if (umount2(mountpoint, MNT_DETACH) < 0)
+                return false;
+        g_message("%s: detached the disconnected mount an earlier run left", mountpoint);
+        return true;
+}
+
+static int probe_read(const char *mountpoint);
+
+/*
+ * A FUSE mount whose connection is gone. stat() cannot tell (the kernel answers it from cached
+ * attributes); a read must reach the daemon. Never asked while taking over the connection: the
+ * read would wait for this very process.
+ */
+static bool mount_disconnected(const char *path) {
+        int r;
+
+        if (taking_over_from_fd_store())
+                return false;
+        r = probe_read(path);
+        return r == ENOTCONN || r == ECONNABORTED;
+}
+
 /* Everything that would otherwise end in a hang or a half-mounted tree, checked up front. */
 static bool check_mountpoint(const char *mountpoint, char **ret_real, GError **error) {
         g_autofree char *real = NULL;
         g_autofree char *fstype = NULL;
         struct stat st;
 
+        if (mount_disconnected(mountpoint))
+                detach_dead_mount(mountpoint);
         if (stat(mountpoint, &st) < 0) {
                 int e = errno;
                 if (e == ENOENT)
@@ -171,7 +243,14 @@ static bool check_mountpoint(const char *mountpoint, char **ret_real, GError **e
                 return false;
         }
         fstype = mounted_fstype(real);
-        if (fstype && g_str_has_prefix(fstype, "fuse")) {
+        if (fstype && g_str_has_prefix(fstype, "fuse") && mount_disconnected(real)) {
+                g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                            "%s: a FUSE daemon that served it has died; unmount it with 'umount -l %s' and "
+                            "start capfs again",
+                            real, real);
+                return false;
+        }
+        if (fstype && g_str_has_prefix(fstype, "fuse") && !taking_over_from_fd_store()) {
                 g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
                             "%s is already a %s mount (is another capfs serving it?); stop that daemon or "
                             "unmount it with 'umount %s' first",
@@ -196,18 +275,12 @@ static bool check_dev_fuse(GError **error) {
         return true;
 }
 
-static char *lock_path_for(const char *real) {
-        g_autofree char *digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, real, -1);
-
-        return g_strdup_printf(LOCK_DIR "/%.16s.lock", digest);
-}
-
 /*
  * One lock per mountpoint so that two daemons started at once cannot both pass the
  * mountinfo check. The lock file holds the owner's pid for the error message.
  */
 static int lock_mountpoint(const char *real, GError **error) {
-        g_autofree char *path = lock_path_for(real);
+        g_autofree char *path = capfs_lock_path(real);
         char owner[32] = "";
         int fd;
 
@@ -235,179 +308,298 @@ static int lock_mountpoint(const char *real, GError **error) {
         return fd;
 }
 
-static void record_lock_owner(int lock_fd) {
-        char pid[32];
-        int len = snprintf(pid, sizeof(pid), "%d\n", (int) getpid());
-
-        if (ftruncate(lock_fd, 0) < 0 || pwrite(lock_fd, pid, (size_t) len, 0) != len)
-                g_debug("cannot record the owner in the lock file: %s", g_strerror(errno));
+static CapfsCpuView cpu_view_of(const Options *o) {
+        return o->cpu_view && g_str_equal(o->cpu_view, "cpuset") ? CAPFS_CPU_VIEW_CPUSET
+                                                                 : CAPFS_CPU_VIEW_QUOTA;
 }
 
-static bool write_pidfile(const char *path, GError **error) {
-        g_autofree char *pid = g_strdup_printf("%d\n", (int) getpid());
-
-        return g_file_set_contents(path, pid, -1, error);
+static const char *wanted_mountpoint(const Options *o) {
+        return o->rest && o->rest[0] ? o->rest[0] : DEFAULT_MOUNTPOINT;
 }
 
-typedef struct Sampler {
-        CapfsLoadavg *loadavg;
-        CapfsHost *host;
-        GMutex lock;
-        GCond wake;
-        bool stop;
-} Sampler;
+/* What workers and an upgraded supervisor are started from: the path, so a newly installed capfs
+ * is what runs, not the (maybe deleted) file this process was started from. */
+static char *self_exe(void) {
+        g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
 
-static gpointer sampler_thread(gpointer data) {
-        Sampler *s = data;
+        if (exe && g_str_has_suffix(exe, " (deleted)"))
+                exe[strlen(exe) - strlen(" (deleted)")] = '\0';
+        return g_steal_pointer(&exe);
+}
 
-        g_mutex_lock(&s->lock);
-        while (!s->stop) {
-                gint64 deadline = g_get_monotonic_time() + CAPFS_LOADAVG_INTERVAL_SEC * G_TIME_SPAN_SECOND;
+/* The options every worker gets, as the supervisor was given them. */
+static char **worker_args(const Options *o) {
+        GPtrArray *args = g_ptr_array_new();
 
-                g_mutex_unlock(&s->lock);
-                capfs_loadavg_sample(s->loadavg, s->host);
-                g_mutex_lock(&s->lock);
-                while (!s->stop && g_cond_wait_until(&s->wake, &s->lock, deadline))
-                        ;
+        if (o->cpu_view)
+                g_ptr_array_add(args, g_strdup_printf("--cpu-view=%s", o->cpu_view));
+        for (char **opt = o->fuse_options; opt && *opt; opt++)
+                g_ptr_array_add(args, g_strdup_printf("--options=%s", *opt));
+        if (o->debug)
+                g_ptr_array_add(args, g_strdup("--debug"));
+        g_ptr_array_add(args, NULL);
+        return (char **) g_ptr_array_free(args, FALSE);
+}
+
+static void use_syslog(void) {
+        log_to_syslog = true;
+        openlog("capfs", LOG_PID, LOG_DAEMON);
+}
+
+static int run_worker(const Options *o) {
+        WorkerConfig config = {
+                .mountpoint = wanted_mountpoint(o),
+                .cpu_view = cpu_view_of(o),
+                .fuse_options = o->fuse_options,
+        };
+
+        if (sscanf(o->worker, "%d,%d,%d", &config.fuse_fd, &config.state_fd, &config.control_fd) != 3) {
+                fprintf(stderr, "capfs: --worker=%s: expected three fds (it is started by capfs itself)\n",
+                        o->worker);
+                return WORKER_EXIT_FAILED;
         }
-        g_mutex_unlock(&s->lock);
-        return NULL;
+        if (o->syslog)
+                use_syslog();
+        return worker_run(&config);
 }
 
-static void sampler_stop(Sampler *s, GThread *thread) {
-        g_mutex_lock(&s->lock);
-        s->stop = true;
-        g_cond_signal(&s->wake);
-        g_mutex_unlock(&s->lock);
-        g_thread_join(thread);
-}
-
-static char *fuse_option_string(char **user) {
-        g_autoptr(GString) opts = g_string_new("allow_other,default_permissions,fsname=capfs,subtype=capfs");
-
-        for (char **o = user; o && *o; o++)
-                g_string_append_printf(opts, ",%s", *o);
-        return g_string_free(g_steal_pointer(&opts), FALSE);
-}
-
-static void announce(const CapfsHost *host, const char *mountpoint, CapfsCpuView view) {
-        g_message("serving %s (cgroup %s, CPU view %s): proc/{meminfo,cpuinfo,stat,uptime,loadavg,diskstats,"
-                  "swaps,slabinfo,pressure/*}, sys/devices/system/cpu and the cgroup view cgroup/",
-                  mountpoint, host->layout == CAPFS_LAYOUT_V2 ? "v2" : "v1/hybrid",
-                  view == CAPFS_CPU_VIEW_QUOTA ? "quota" : "cpuset");
-}
-
-static int run(Options *o) {
+/* Run by a supervisor before it execs this binary to replace itself: can it read its state? */
+static int preflight(int state_fd) {
         g_autoptr(GError) error = NULL;
-        g_autoptr(CapfsHost) host = NULL;
-        g_autoptr(CapfsLoadavg) loadavg = NULL;
-        g_autoptr(NodeTable) nodes = NULL;
+        g_autoptr(Handover) handover = handover_open(state_fd, &error);
+
+        if (!handover) {
+                fprintf(stderr, "capfs: %s\n", error->message);
+                return 1;
+        }
+        return 0;
+}
+
+static int run_resumed(const Options *o) {
+        g_autofree char *exe = self_exe();
+        g_auto(GStrv) args = worker_args(o);
+        SupervisorResume resume = {0};
+        SupervisorConfig config = {
+                .mountpoint = wanted_mountpoint(o),
+                .exe = exe,
+                .worker_args = args,
+                .pidfile = o->pidfile,
+                .syslog = o->syslog,
+                .lock_fd = o->lock_fd,
+        };
+
+        if (!supervisor_parse_resume(o->resume, &resume) || o->lock_fd < 0) {
+                fprintf(stderr, "capfs: --resume=%s: not a state capfs wrote\n", o->resume);
+                return 1;
+        }
+        if (o->syslog)
+                use_syslog();
+        return supervisor_resume(&config, &resume);
+}
+
+static int run_daemon(const Options *o) {
+        g_autoptr(GError) error = NULL;
         g_autofree char *mountpoint = NULL;
         g_autofree char *fuse_opts = NULL;
-        g_autofree char *lock_path = NULL;
-        const char *wanted = o->rest && o->rest[0] ? o->rest[0] : DEFAULT_MOUNTPOINT;
-        CapfsCpuView view = o->cpu_view && g_str_equal(o->cpu_view, "cpuset") ? CAPFS_CPU_VIEW_CPUSET
-                                                                              : CAPFS_CPU_VIEW_QUOTA;
-        char *fuse_argv[] = {"capfs", "-o", NULL, NULL};
-        struct fuse_args args;
-        struct fuse_session *se;
-        struct fuse_loop_config *loop_config;
-        CapfsServer server = {0};
-        Sampler sampler = {0};
-        GThread *thread;
+        g_autofree char *exe = self_exe();
+        g_auto(GStrv) args = worker_args(o);
         int lock_fd, r;
 
-        if (!check_mountpoint(wanted, &mountpoint, &error) || !check_dev_fuse(&error))
+        if (!check_mountpoint(wanted_mountpoint(o), &mountpoint, &error) || !check_dev_fuse(&error))
                 goto fail;
         lock_fd = lock_mountpoint(mountpoint, &error);
         if (lock_fd < 0)
                 goto fail;
-
-        host = capfs_host_open("/", view, &error);
-        if (!host)
-                goto fail;
-        loadavg = capfs_loadavg_new();
-        host->loadavg = loadavg;
-        nodes = node_table_new();
-        server.host = host;
-        server.nodes = nodes;
-        clock_gettime(CLOCK_REALTIME, &server.started);
-
-        fuse_opts = fuse_option_string(o->fuse_options);
-        fuse_argv[2] = fuse_opts;
-        args = (struct fuse_args) FUSE_ARGS_INIT(3, fuse_argv);
-        se = fuse_session_new(&args, &capfs_lowlevel_ops, sizeof(capfs_lowlevel_ops), &server);
-        if (!se) {
+        if (!exe) {
                 g_set_error(&error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                            "cannot start a FUSE session with options '%s'; check the -o options",
-                            fuse_opts);
+                            "cannot tell where this capfs binary is (/proc/self/exe); is /proc mounted?");
+                close(lock_fd);
                 goto fail;
         }
-        if (fuse_set_signal_handlers(se) < 0) {
-                g_set_error(&error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "cannot install signal handlers");
-                fuse_session_destroy(se);
-                goto fail;
+        fuse_opts = capfs_fuse_option_string(o->fuse_options);
+        if (!o->foreground)
+                use_syslog();
+        {
+                SupervisorConfig config = {
+                        .mountpoint = mountpoint,
+                        .exe = exe,
+                        .worker_args = args,
+                        .pidfile = o->pidfile,
+                        .syslog = !o->foreground,
+                        .lock_fd = lock_fd,
+                };
+                r = supervisor_run(&config, fuse_opts, o->foreground);
         }
-        if (fuse_session_mount(se, mountpoint) < 0) {
-                g_set_error(&error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                            "cannot mount %s (see the message above); is /dev/fuse usable and are you root?",
-                            mountpoint);
-                fuse_remove_signal_handlers(se);
-                fuse_session_destroy(se);
-                goto fail;
-        }
-
-        if (!o->foreground) {
-                /* Threads do not survive fork(): everything threaded starts after this. */
-                log_to_syslog = true;
-                openlog("capfs", LOG_PID, LOG_DAEMON);
-                fuse_daemonize(0);
-        }
-        record_lock_owner(lock_fd);
-        if (o->pidfile && !write_pidfile(o->pidfile, &error)) {
-                g_warning("cannot write the pidfile %s: %s; serving anyway", o->pidfile, error->message);
-                g_clear_error(&error);
-        }
-        announce(host, mountpoint, view);
-
-        sampler.loadavg = loadavg;
-        sampler.host = host;
-        g_mutex_init(&sampler.lock);
-        g_cond_init(&sampler.wake);
-        thread = g_thread_new("capfs-loadavg", sampler_thread, &sampler);
-
-        loop_config = fuse_loop_cfg_create();
-        fuse_loop_cfg_set_clone_fd(loop_config, 1);
-        fuse_loop_cfg_set_idle_threads(loop_config, 8);
-        fuse_loop_cfg_set_max_threads(loop_config, 64);
-        r = fuse_session_loop_mt(se, loop_config);
-        fuse_loop_cfg_destroy(loop_config);
-
-        sampler_stop(&sampler, thread);
-        g_mutex_clear(&sampler.lock);
-        g_cond_clear(&sampler.wake);
-        fuse_session_unmount(se);
-        fuse_remove_signal_handlers(se);
-        fuse_session_destroy(se);
-        fuse_opt_free_args(&args);
-        if (o->pidfile)
-                unlink(o->pidfile);
-        /* Removed while still held, so no newcomer can lock the old file after we let go. */
-        lock_path = lock_path_for(mountpoint);
-        unlink(lock_path);
         close(lock_fd);
-        g_message("unmounted %s", mountpoint);
-        host->loadavg = NULL;
-        return r < 0 && r != -EINTR ? 1 : 0;
+        return r;
 
 fail:
         fprintf(stderr, "capfs: %s\n", error->message);
         return 1;
 }
 
+/* ---------------------------------------------------------------- --check and --upgrade */
+
+/* KEY's value in a status file's "key=value" lines. */
+static char *status_field(const char *status, const char *key) {
+        g_auto(GStrv) lines = g_strsplit(status ? status : "", "\n", -1);
+
+        for (char **line = lines; *line; line++)
+                if (g_str_has_prefix(*line, key) && (*line)[strlen(key)] == '=')
+                        return g_strdup(*line + strlen(key) + 1);
+        return NULL;
+}
+
+static char *read_status(const char *mountpoint) {
+        g_autofree char *path = capfs_status_path(mountpoint);
+        char *contents = NULL;
+
+        g_file_get_contents(path, &contents, NULL, NULL);
+        return contents;
+}
+
+/* The libcapfs file a process has mapped, as /proc/PID/maps names it. */
+static char *mapped_library(int pid) {
+        g_autofree char *path = g_strdup_printf("/proc/%d/maps", pid);
+        g_autofree char *maps = NULL;
+        g_auto(GStrv) lines = NULL;
+
+        if (pid <= 0 || !g_file_get_contents(path, &maps, NULL, NULL))
+                return NULL;
+        lines = g_strsplit(maps, "\n", -1);
+        for (char **line = lines; *line; line++) {
+                const char *file = strchr(*line, '/');
+                if (file && strstr(file, "/libcapfs"))
+                        return g_strdup(file);
+        }
+        return NULL;
+}
+
+/* Reads MOUNTPOINT/proc/uptime in a child: 0, a positive errno, or -1 when it did not answer. */
+static int probe_read(const char *mountpoint) {
+        g_autofree char *file = g_build_filename(mountpoint, "proc", "uptime", NULL);
+        pid_t pid = fork();
+        int status;
+
+        if (pid < 0)
+                return errno;
+        if (pid == 0) {
+                char buf[256];
+                int fd = open(file, O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || read(fd, buf, sizeof(buf)) <= 0)
+                        _exit(errno ? errno : EIO);
+                _exit(0);
+        }
+        for (int i = 0; i < CHECK_TIMEOUT_SEC * 100; i++) {
+                if (waitpid(pid, &status, WNOHANG) == pid)
+                        return WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+                g_usleep(10 * 1000);
+        }
+        /* A FUSE request waits killably. */
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        return -1;
+}
+
+static int check(const Options *o) {
+        const char *wanted = wanted_mountpoint(o);
+        g_autofree char *real = realpath(wanted, NULL);
+        g_autofree char *fstype = NULL, *status = NULL, *supervisor = NULL, *worker = NULL;
+        g_autofree char *generation = NULL, *library = NULL;
+        int r;
+
+        if (!real) {
+                int e = errno;
+                if (e == ENOTCONN)
+                        printf("%s: mounted but disconnected: the capfs serving it died; unmount it with "
+                               "'umount -l %s' and start capfs again\n",
+                               wanted, wanted);
+                else
+                        printf("%s: %s\n", wanted, g_strerror(e));
+                return 1;
+        }
+        fstype = mounted_fstype(real);
+        if (!fstype || !g_str_has_prefix(fstype, "fuse")) {
+                printf("%s: not mounted; start capfs for it ('capfs %s' or 'systemctl start capfs')\n", real,
+                       real);
+                return 1;
+        }
+        status = read_status(real);
+        supervisor = status_field(status, "supervisor");
+        worker = status_field(status, "worker");
+        generation = status_field(status, "generation");
+        library = mapped_library(worker ? atoi(worker) : 0);
+        r = probe_read(real);
+        if (r == ENOTCONN || r == ECONNABORTED) {
+                printf("%s: mounted but disconnected: the capfs serving it died; unmount it with 'umount -l "
+                       "%s' "
+                       "and start capfs again\n",
+                       real, real);
+                return 1;
+        }
+        if (r != 0) {
+                printf("%s: mounted (%s) but %s; supervisor pid %s\n", real, fstype,
+                       r < 0 ? "did not answer a read within " G_STRINGIFY(CHECK_TIMEOUT_SEC) " s"
+                             : g_strerror(r),
+                       supervisor ? supervisor : "unknown (no status file)");
+                return 1;
+        }
+        printf("%s: served (supervisor pid %s, worker pid %s, worker generation %s, libcapfs %s)\n", real,
+               supervisor ? supervisor : "unknown", worker ? worker : "unknown",
+               generation ? generation : "unknown", library ? library : "unknown");
+        return 0;
+}
+
+static int upgrade(const Options *o) {
+        const char *wanted = wanted_mountpoint(o);
+        g_autofree char *real = realpath(wanted, NULL);
+        g_autofree char *status = NULL, *supervisor = NULL, *reloads = NULL;
+        int pid;
+
+        if (!real) {
+                fprintf(stderr, "capfs: cannot resolve %s: %s\n", wanted, g_strerror(errno));
+                return 1;
+        }
+        status = read_status(real);
+        supervisor = status_field(status, "supervisor");
+        reloads = status_field(status, "reloads");
+        pid = supervisor ? atoi(supervisor) : 0;
+        if (pid <= 0 || kill(pid, SIGUSR2) < 0) {
+                fprintf(stderr,
+                        "capfs: %s is not served by a running capfs (no supervisor in %s); start it "
+                        "instead\n",
+                        real, LOCK_DIR);
+                return 1;
+        }
+        for (int i = 0; i < UPGRADE_TIMEOUT_SEC * 20; i++) {
+                g_autofree char *now = read_status(real);
+                g_autofree char *count = status_field(now, "reloads");
+                g_autofree char *result = NULL, *worker = NULL, *generation = NULL, *exe = NULL;
+                g_autofree char *exe_link = g_strdup_printf("/proc/%d/exe", pid);
+
+                g_usleep(50 * 1000);
+                if (!count || g_strcmp0(count, reloads) == 0)
+                        continue;
+                result = status_field(now, "reload_result");
+                worker = status_field(now, "worker");
+                generation = status_field(now, "generation");
+                exe = g_file_read_link(exe_link, NULL);
+                if (!g_str_equal(result, "ok")) {
+                        fprintf(stderr, "capfs: upgrading %s %s\n", real, result);
+                        return 1;
+                }
+                printf("%s: upgraded: supervisor pid %d runs %s, worker pid %s (generation %s)\n", real, pid,
+                       exe ? exe : "?", worker ? worker : "?", generation ? generation : "?");
+                return 0;
+        }
+        fprintf(stderr, "capfs: %s: the upgrade did not finish within %d s; see the log of capfs (pid %d)\n",
+                real, UPGRADE_TIMEOUT_SEC, pid);
+        return 1;
+}
+
 int main(int argc, char **argv) {
         g_autoptr(GError) error = NULL;
-        Options o = {0};
+        Options o = {.lock_fd = -1, .preflight = -1};
         int r;
 
         g_log_set_default_handler(log_handler, NULL);
@@ -425,7 +617,18 @@ int main(int argc, char **argv) {
                 o.foreground = TRUE;
                 g_log_set_debug_enabled(TRUE);
         }
-        r = run(&o);
+        if (o.preflight >= 0)
+                r = preflight(o.preflight);
+        else if (o.worker)
+                r = run_worker(&o);
+        else if (o.resume)
+                r = run_resumed(&o);
+        else if (o.check)
+                r = check(&o);
+        else if (o.upgrade)
+                r = upgrade(&o);
+        else
+                r = run_daemon(&o);
         options_clear(&o);
         return r;
 }

@@ -12,6 +12,8 @@ struct NodeTable {
         GHashTable *by_path; /* borrowed path -> Node */
         GHashTable *by_ino; /* &Node.ino -> Node, owns the Node */
         uint64_t next_ino;
+        const NodeTableObserver *observer;
+        void *observer_data;
 };
 
 static void node_free(Node *node) {
@@ -56,6 +58,8 @@ uint64_t node_table_ref(NodeTable *table, const char *path) {
                 node->path = g_strdup(path);
                 g_hash_table_insert(table->by_path, node->path, node);
                 g_hash_table_insert(table->by_ino, &node->ino, node);
+                if (table->observer)
+                        table->observer->added(table->observer_data, node->ino, node->path);
         }
         node->nlookup++;
         return node->ino;
@@ -77,6 +81,8 @@ void node_table_forget(NodeTable *table, uint64_t ino, uint64_t nlookup) {
         node->nlookup = nlookup >= node->nlookup ? 0 : node->nlookup - nlookup;
         if (node->nlookup > 0)
                 return;
+        if (table->observer)
+                table->observer->removed(table->observer_data, ino, node->path);
         g_hash_table_remove(table->by_path, node->path);
         g_hash_table_remove(table->by_ino, &ino);
 }
@@ -94,4 +100,52 @@ uint64_t node_table_peek(NodeTable *table, const char *path) {
 size_t node_table_size(NodeTable *table) {
         g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
         return g_hash_table_size(table->by_ino);
+}
+
+void node_table_observe(NodeTable *table, const NodeTableObserver *observer, void *data) {
+        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
+
+        table->observer = observer;
+        table->observer_data = data;
+}
+
+void node_table_foreach(NodeTable *table, NodeTableVisit visit, void *data) {
+        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
+        GHashTableIter iter;
+        Node *node;
+
+        g_hash_table_iter_init(&iter, table->by_ino);
+        while (g_hash_table_iter_next(&iter, NULL, (gpointer *) &node))
+                visit(data, node->ino, node->path, node->nlookup);
+}
+
+void node_table_restore(NodeTable *table, uint64_t ino, const char *path, uint64_t nlookup,
+                        uint64_t next_ino) {
+        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
+        Node *node = g_hash_table_lookup(table->by_ino, &ino);
+
+        table->next_ino = MAX(table->next_ino, MAX(next_ino, ino + 1));
+        if (node) {
+                node->nlookup = MAX(node->nlookup, nlookup);
+                return;
+        }
+        /* One number per path: a second one for the same path would be a corrupt journal. */
+        if (ino == CAPFS_ROOT_INO || nlookup == 0 || g_hash_table_contains(table->by_path, path))
+                return;
+        node = g_new0(Node, 1);
+        node->ino = ino;
+        node->path = g_strdup(path);
+        node->nlookup = nlookup;
+        g_hash_table_insert(table->by_path, node->path, node);
+        g_hash_table_insert(table->by_ino, &node->ino, node);
+}
+
+void node_table_remove(NodeTable *table, uint64_t ino) {
+        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
+        Node *node = g_hash_table_lookup(table->by_ino, &ino);
+
+        if (!node || ino == CAPFS_ROOT_INO)
+                return;
+        g_hash_table_remove(table->by_path, node->path);
+        g_hash_table_remove(table->by_ino, &ino);
 }

@@ -25,3 +25,23 @@ void node_table_forget(NodeTable *table, uint64_t ino, uint64_t nlookup);
 /* A stable number for readdir entries the kernel has not looked up (never 0). */
 uint64_t node_table_peek(NodeTable *table, const char *path);
 size_t node_table_size(NodeTable *table);
+
+/*
+ * For the hand-over to the next worker (handover.c): told of each node as it is created and
+ * removed, under the table's lock, so that a journal sees them in the order the kernel did.
+ */
+typedef struct NodeTableObserver {
+        void (*added)(void *data, uint64_t ino, const char *path);
+        void (*removed)(void *data, uint64_t ino, const char *path);
+} NodeTableObserver;
+void node_table_observe(NodeTable *table, const NodeTableObserver *observer, void *data);
+/* Every node with its lookup count, under the lock: the table does not change meanwhile. */
+typedef void (*NodeTableVisit)(void *data, uint64_t ino, const char *path, uint64_t nlookup);
+void node_table_foreach(NodeTable *table, NodeTableVisit visit, void *data);
+/*
+ * A node an earlier worker gave the kernel (@nlookup 0: only raise the count of a node that
+ * exists); numbers below @next_ino are never handed out again.
+ */
+void node_table_restore(NodeTable *table, uint64_t ino, const char *path, uint64_t nlookup,
+                        uint64_t next_ino);
+void node_table_remove(NodeTable *table, uint64_t ino);

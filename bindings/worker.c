@@ -1,0 +1,591 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "handles.h"
+#include "handover.h"
+#include "lowlevel.h"
+#include "worker.h"
+
+#include <linux/fuse.h>
+
+/* How often the control thread looks whether the inode journal needs compacting. */
+#define CONTROL_TICK_MS 1000
+
+typedef struct Worker {
+        Handover *handover;
+        struct fuse_session *se;
+        NodeTable *nodes;
+        int fuse_fd;
+        int control_fd;
+        int signal_fd;
+        int wake_fd; /* readable once the worker stops reading: wakes threads in poll() */
+        int quit_fd; /* readable once the session ended on its own: ends the control thread */
+
+        GMutex lock;
+        GCond changed;
+        bool stopping; /* no thread starts another read */
+        bool exiting; /* the session is over: readers return at once */
+        unsigned readers; /* threads between their check of `stopping` and the end of their read */
+        unsigned busy; /* requests read and not finished */
+        bool stop_requested;
+
+        /* The connection's FUSE_INIT, while this worker (the first) answers it. */
+        uint64_t init_unique;
+        uint8_t init_request[HANDOVER_INIT_MAX];
+        size_t init_request_len;
+
+        /* The replay of the recorded FUSE_INIT into our session. */
+        bool replaying;
+        bool replay_answered;
+        bool replay_same;
+
+        pthread_key_t thread_key;
+} Worker;
+
+/* What a libfuse thread of ours is doing, for the drain and the in-flight slots. */
+typedef struct WorkerThread {
+        Worker *worker;
+        int slot;
+        bool busy;
+} WorkerThread;
+
+/* libfuse hands the custom I/O hooks the session's userdata (the CapfsServer), not ours. */
+static Worker *the_worker;
+
+static void finish_request(Worker *w, WorkerThread *t) {
+        if (!t->busy)
+                return;
+        g_mutex_lock(&w->lock);
+        t->busy = false;
+        w->busy--;
+        if (w->stopping)
+                g_cond_broadcast(&w->changed);
+        g_mutex_unlock(&w->lock);
+}
+
+/* libfuse ends surplus idle threads right after a request, without reading again. */
+static void thread_state_free(void *data) {
+        WorkerThread *t = data;
+
+        finish_request(t->worker, t);
+        g_free(t);
+}
+
+static WorkerThread *thread_state(Worker *w) {
+        WorkerThread *t = pthread_getspecific(w->thread_key);
+
+        if (!t) {
+                t = g_new0(WorkerThread, 1);
+                t->worker = w;
+                t->slot = handover_claim_slot(w->handover);
+                pthread_setspecific(w->thread_key, t);
+        }
+        return t;
+}
+
+static size_t flatten(const struct iovec *iov, int count, uint8_t *out, size_t max) {
+        size_t len = 0;
+
+        for (int i = 0; i < count; i++) {
+                size_t n = MIN(iov[i].iov_len, max - len);
+                memcpy(out + len, iov[i].iov_base, n);
+                len += n;
+        }
+        return len;
+}
+
+static size_t iov_total(const struct iovec *iov, int count) {
+        size_t len = 0;
+
+        for (int i = 0; i < count; i++)
+                len += iov[i].iov_len;
+        return len;
+}
+
+/*
+ * The kernel sent FUSE_INIT although one was recorded: the worker that recorded it died before
+ * its reply reached the kernel, which has now resent the request. The recorded reply answers it.
+ */
+static void answer_init_again(Worker *w, uint64_t unique) {
+        uint8_t reply[HANDOVER_INIT_MAX];
+        size_t len;
+        const void *recorded = handover_init_reply(w->handover, &len);
+        struct fuse_out_header *out = (struct fuse_out_header *) reply;
+
+        memcpy(reply, recorded, len);
+        out->unique = unique;
+        if (write(w->fuse_fd, reply, len) < 0)
+                g_warning("cannot answer the resent FUSE_INIT: %s", g_strerror(errno));
+}
+
+/* Takes note of a request just read; false when it was answered here and libfuse must not see it. */
+static bool accept_request(Worker *w, WorkerThread *t, const void *buf, size_t len) {
+        const struct fuse_in_header *in = buf;
+
+        if (in->opcode == FUSE_INIT) {
+                if (handover_init_recorded(w->handover)) {
+                        answer_init_again(w, in->unique);
+                        return false;
+                }
+                g_mutex_lock(&w->lock);
+                w->init_request_len = MIN(len, sizeof(w->init_request));
+                memcpy(w->init_request, buf, w->init_request_len);
+                w->init_unique = in->unique;
+                g_mutex_unlock(&w->lock);
+        }
+        /* These are never answered, and the kernel keeps none of them waiting. */
+        if (in->opcode != FUSE_FORGET && in->opcode != FUSE_BATCH_FORGET && in->opcode != FUSE_INTERRUPT)
+                handover_slot_set(w->handover, t->slot, in->unique);
+        return true;
+}
+
+/* One request into @buf: > 0 its length, 0 to look at `stopping` again, -1 with errno. */
+static ssize_t read_request(Worker *w, int fd, void *buf, size_t len) {
+        struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = w->wake_fd, .events = POLLIN}};
+        ssize_t n;
+
+        if (poll(p, 2, -1) < 0)
+                return errno == EINTR ? 0 : -1;
+        if (p[1].revents)
+                return 0;
+        /* The fd is non-blocking: another thread may have taken the request poll() saw. */
+        n = read(fd, buf, len);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR || errno == ENOENT))
+                return 0;
+        return n;
+}
+
+static ssize_t io_read(int fd, void *buf, size_t len, void *userdata) {
+        Worker *w = the_worker;
+        WorkerThread *t = thread_state(w);
+
+        /* Back here, the thread is done with its previous request. */
+        finish_request(w, t);
+        for (;;) {
+                ssize_t n;
+                int saved;
+
+                g_mutex_lock(&w->lock);
+                while (w->stopping && !w->exiting)
+                        g_cond_wait(&w->changed, &w->lock);
+                if (w->exiting) {
+                        g_mutex_unlock(&w->lock);
+                        errno = EINTR;
+                        return -1;
+                }
+                w->readers++;
+                g_mutex_unlock(&w->lock);
+
+                n = read_request(w, fd, buf, len);
+                saved = errno;
+
+                g_mutex_lock(&w->lock);
+                w->readers--;
+                if (n > 0) {
+                        w->busy++;
+                        t->busy = true;
+                }
+                if (w->stopping)
+                        g_cond_broadcast(&w->changed);
+                g_mutex_unlock(&w->lock);
+
+                if (n < 0) {
+                        errno = saved;
+                        return -1;
+                }
+                if (n == 0)
+                        continue;
+                if ((size_t) n < sizeof(struct fuse_in_header) || accept_request(w, t, buf, (size_t) n))
+                        return n;
+                finish_request(w, t);
+        }
+}
+
+static ssize_t replay_reply(Worker *w, const struct iovec *iov, int count) {
+        uint8_t reply[HANDOVER_INIT_MAX] = {0};
+        size_t recorded_len, len = flatten(iov, count, reply, sizeof(reply));
+        const void *recorded = handover_init_reply(w->handover, &recorded_len);
+        const struct fuse_out_header *out = (const struct fuse_out_header *) reply;
+
+        w->replay_answered = out->error == 0;
+        w->replay_same = len == recorded_len && memcmp(reply, recorded, len) == 0;
+        return (ssize_t) iov_total(iov, count);
+}
+
+static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata) {
+        Worker *w = the_worker;
+        const struct fuse_out_header *out = iov[0].iov_base;
+        uint64_t unique = out->unique;
+        ssize_t n;
+
+        /* Our answer to the replayed FUSE_INIT: the kernel had its answer long ago. */
+        if (w->replaying)
+                return replay_reply(w, iov, count);
+        if (unique != 0 && unique == w->init_unique) {
+                uint8_t reply[HANDOVER_INIT_MAX];
+                size_t len = flatten(iov, count, reply, sizeof(reply));
+
+                /* Recorded before the kernel sees it: a worker that takes over must find it. */
+                handover_record_init(w->handover, w->init_request, w->init_request_len, reply, len);
+                w->init_unique = 0;
+        }
+        n = writev(fd, iov, count);
+        if (unique != 0) {
+                int saved = errno;
+                handover_slot_clear(w->handover, thread_state(w)->slot, unique);
+                errno = saved;
+        }
+        return n;
+}
+
+static const struct fuse_custom_io worker_io = {
+        .read = io_read,
+        .writev = io_writev,
+};
+
+/* Gives our session the state the connection's FUSE_INIT left in the first worker's. */
+static bool replay_init(Worker *w, GError **error) {
+        size_t len;
+        const void *recorded = handover_init_request(w->handover, &len);
+        g_autofree void *request = g_memdup2(recorded, len);
+        struct fuse_buf buf = {.size = len, .mem = request};
+
+        w->replaying = true;
+        fuse_session_process_buf(w->se, &buf);
+        w->replaying = false;
+        if (!w->replay_answered) {
+                g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                            "this capfs cannot take over the FUSE connection: its libfuse refused the "
+                            "connection's FUSE_INIT; restart capfs to remount with this version");
+                return false;
+        }
+        if (!w->replay_same)
+                g_warning(
+                        "this capfs would have negotiated the FUSE connection differently; it serves "
+                        "with what the kernel agreed to when it was mounted (restart capfs to renegotiate)");
+        return true;
+}
+
+/* ---------------------------------------------------------------- control */
+
+static void drain(Worker *w) {
+        uint64_t one = 1;
+
+        g_mutex_lock(&w->lock);
+        w->stopping = true;
+        if (write(w->wake_fd, &one, sizeof(one)) < 0)
+                g_warning("cannot wake the reading threads: %s", g_strerror(errno));
+        while (w->readers > 0 || w->busy > 0)
+                g_cond_wait(&w->changed, &w->lock);
+        g_mutex_unlock(&w->lock);
+}
+
+static void end_session(Worker *w) {
+        g_mutex_lock(&w->lock);
+        w->exiting = true;
+        fuse_session_exit(w->se);
+        g_cond_broadcast(&w->changed);
+        g_mutex_unlock(&w->lock);
+}
+
+/* true: stop now. */
+static bool control_message(Worker *w) {
+        char msg[32];
+        ssize_t n = recv(w->control_fd, msg, sizeof(msg) - 1, MSG_DONTWAIT);
+
+        if (n < 0)
+                return errno != EAGAIN && errno != EINTR;
+        msg[n] = '\0';
+        /* 0 bytes: the supervisor is gone (it kills us itself when it dies; this is a re-exec gone wrong).
+         */
+        return n == 0 || g_str_equal(msg, WORKER_MSG_STOP);
+}
+
+static gpointer control_thread(gpointer data) {
+        Worker *w = data;
+
+        for (;;) {
+                struct pollfd p[3] = {
+                        {.fd = w->control_fd, .events = POLLIN},
+                        {.fd = w->signal_fd, .events = POLLIN},
+                        {.fd = w->quit_fd, .events = POLLIN},
+                };
+                int r = poll(p, 3, CONTROL_TICK_MS);
+
+                if (r < 0 && errno != EINTR)
+                        break;
+                if (p[2].revents)
+                        return NULL;
+                if (p[1].revents) {
+                        struct signalfd_siginfo si;
+                        if (read(w->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+                                g_debug("worker: signal %u, stopping", si.ssi_signo);
+                                break;
+                        }
+                }
+                if (p[0].revents && control_message(w))
+                        break;
+                if (r == 0)
+                        handover_journal_compact(w->handover, w->nodes, false);
+        }
+        w->stop_requested = true;
+        drain(w);
+        handover_journal_seal(w->handover, w->nodes);
+        end_session(w);
+        return NULL;
+}
+
+static bool send_message(int fd, const char *msg) {
+        return send(fd, msg, strlen(msg), MSG_NOSIGNAL) == (ssize_t) strlen(msg);
+}
+
+/* Waits for the supervisor's go (the previous worker is gone); false on stop or EOF. */
+static bool wait_for_go(int fd) {
+        char msg[32];
+        ssize_t n;
+
+        do
+                n = recv(fd, msg, sizeof(msg) - 1, 0);
+        while (n < 0 && errno == EINTR);
+        if (n <= 0)
+                return false;
+        msg[n] = '\0';
+        return g_str_equal(msg, WORKER_MSG_GO);
+}
+
+/* ---------------------------------------------------------------- the loadavg sampler */
+
+typedef struct Sampler {
+        CapfsLoadavg *loadavg;
+        CapfsHost *host;
+        GMutex lock;
+        GCond wake;
+        bool stop;
+} Sampler;
+
+static gpointer sampler_thread(gpointer data) {
+        Sampler *s = data;
+
+        g_mutex_lock(&s->lock);
+        while (!s->stop) {
+                gint64 deadline = g_get_monotonic_time() + CAPFS_LOADAVG_INTERVAL_SEC * G_TIME_SPAN_SECOND;
+
+                g_mutex_unlock(&s->lock);
+                capfs_loadavg_sample(s->loadavg, s->host);
+                g_mutex_lock(&s->lock);
+                while (!s->stop && g_cond_wait_until(&s->wake, &s->lock, deadline))
+                        ;
+        }
+        g_mutex_unlock(&s->lock);
+        return NULL;
+}
+
+static void sampler_stop(Sampler *s, GThread *thread) {
+        g_mutex_lock(&s->lock);
+        s->stop = true;
+        g_cond_signal(&s->wake);
+        g_mutex_unlock(&s->lock);
+        g_thread_join(thread);
+}
+
+/* ---------------------------------------------------------------- the worker */
+
+char *capfs_fuse_option_string(char **user) {
+        g_autoptr(GString) opts = g_string_new("allow_other,default_permissions,fsname=capfs,subtype=capfs");
+
+        for (char **o = user; o && *o; o++)
+                g_string_append_printf(opts, ",%s", *o);
+        return g_string_free(g_steal_pointer(&opts), FALSE);
+}
+
+static void announce(const CapfsHost *host, const char *mountpoint, CapfsCpuView view, uint32_t generation) {
+        g_message(
+                "serving %s (worker %u, pid %d; cgroup %s, CPU view %s): proc/{meminfo,cpuinfo,stat,uptime,"
+                "loadavg,diskstats,swaps,slabinfo,pressure/*}, sys/devices/system/cpu and the cgroup view "
+                "cgroup/",
+                mountpoint, generation, (int) getpid(), host->layout == CAPFS_LAYOUT_V2 ? "v2" : "v1/hybrid",
+                view == CAPFS_CPU_VIEW_QUOTA ? "quota" : "cpuset");
+}
+
+static int open_fds(Worker *w, GError **error) {
+        sigset_t stop_signals;
+
+        sigemptyset(&stop_signals);
+        sigaddset(&stop_signals, SIGTERM);
+        sigaddset(&stop_signals, SIGINT);
+        sigaddset(&stop_signals, SIGHUP);
+        w->signal_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+        w->wake_fd = eventfd(0, EFD_CLOEXEC);
+        w->quit_fd = eventfd(0, EFD_CLOEXEC);
+        if (w->signal_fd < 0 || w->wake_fd < 0 || w->quit_fd < 0) {
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                            "cannot create the worker's event fds: %s", g_strerror(errno));
+                return -1;
+        }
+        /* Threads poll() before they read, and must not block when another one was faster. */
+        if (fcntl(w->fuse_fd, F_SETFL, fcntl(w->fuse_fd, F_GETFL) | O_NONBLOCK) < 0) {
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                            "cannot make the FUSE fd %d non-blocking: %s", w->fuse_fd, g_strerror(errno));
+                return -1;
+        }
+        return 0;
+}
+
+static void close_fd(int *fd) {
+        if (*fd >= 0)
+                close(*fd);
+        *fd = -1;
+}
+
+int worker_run(const WorkerConfig *config) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(CapfsHost) host = NULL;
+        g_autoptr(CapfsLoadavg) loadavg = NULL;
+        g_autoptr(NodeTable) nodes = NULL;
+        g_autoptr(Handover) handover = NULL;
+        g_autofree char *fuse_opts = NULL;
+        char *fuse_argv[] = {"capfs", "-o", NULL, NULL};
+        struct fuse_args args;
+        struct fuse_loop_config *loop_config;
+        CapfsServer server = {0};
+        Sampler sampler = {0};
+        Worker w = {.fuse_fd = config->fuse_fd,
+                    .control_fd = config->control_fd,
+                    .signal_fd = -1,
+                    .wake_fd = -1,
+                    .quit_fd = -1};
+        GThread *sampler_th = NULL, *control_th = NULL;
+        sigset_t blocked;
+        uint32_t generation;
+        uint64_t one = 1;
+        int r, status = WORKER_EXIT_FAILED;
+
+        /* Signals go to the control thread's signalfd; every thread made from here inherits the mask. */
+        sigemptyset(&blocked);
+        sigaddset(&blocked, SIGTERM);
+        sigaddset(&blocked, SIGINT);
+        sigaddset(&blocked, SIGHUP);
+        sigaddset(&blocked, SIGUSR1);
+        sigaddset(&blocked, SIGUSR2);
+        pthread_sigmask(SIG_BLOCK, &blocked, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        g_mutex_init(&w.lock);
+        g_cond_init(&w.changed);
+        pthread_key_create(&w.thread_key, thread_state_free);
+        the_worker = &w;
+
+        handover = handover_open(config->state_fd, &error);
+        if (!handover)
+                goto out;
+        w.handover = handover;
+        generation = handover_generation(handover);
+        handles_set_generation(generation);
+        if (open_fds(&w, &error) < 0)
+                goto out;
+
+        host = capfs_host_open("/", config->cpu_view, &error);
+        if (!host)
+                goto out;
+        loadavg = capfs_loadavg_new();
+        host->loadavg = loadavg;
+        nodes = node_table_new();
+        w.nodes = nodes;
+        server.host = host;
+        server.nodes = nodes;
+        clock_gettime(CLOCK_REALTIME, &server.started);
+
+        fuse_opts = capfs_fuse_option_string(config->fuse_options);
+        fuse_argv[2] = fuse_opts;
+        args = (struct fuse_args) FUSE_ARGS_INIT(3, fuse_argv);
+        w.se = fuse_session_new(&args, &capfs_lowlevel_ops, sizeof(capfs_lowlevel_ops), &server);
+        fuse_opt_free_args(&args);
+        if (!w.se) {
+                g_set_error(&error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                            "cannot start a FUSE session with options '%s'; check the -o options",
+                            fuse_opts);
+                goto out;
+        }
+        /* The session owns the fd from here (fuse_session_destroy closes it). */
+        r = fuse_session_custom_io(w.se, &worker_io, w.fuse_fd);
+        if (r < 0) {
+                g_set_error(&error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                            "cannot hand the FUSE fd to libfuse: %s", g_strerror(-r));
+                goto out;
+        }
+        if (handover_init_recorded(handover) && !replay_init(&w, &error))
+                goto out;
+
+        if (!send_message(w.control_fd, WORKER_MSG_READY) || !wait_for_go(w.control_fd)) {
+                /* Stopped before it served: the previous worker stays. */
+                status = WORKER_EXIT_STOPPED;
+                goto out;
+        }
+        handover_journal_restore(handover, nodes);
+        handover_journal_attach(handover, nodes);
+        announce(host, config->mountpoint, config->cpu_view, generation);
+
+        sampler.loadavg = loadavg;
+        sampler.host = host;
+        g_mutex_init(&sampler.lock);
+        g_cond_init(&sampler.wake);
+        sampler_th = g_thread_new("capfs-loadavg", sampler_thread, &sampler);
+        control_th = g_thread_new("capfs-control", control_thread, &w);
+
+        loop_config = fuse_loop_cfg_create();
+        /* One shared file: requests read on a clone die with the clone when this process does. */
+        fuse_loop_cfg_set_clone_fd(loop_config, 0);
+        fuse_loop_cfg_set_idle_threads(loop_config, 8);
+        fuse_loop_cfg_set_max_threads(loop_config, 64);
+        r = fuse_session_loop_mt(w.se, loop_config);
+        fuse_loop_cfg_destroy(loop_config);
+
+        if (write(w.quit_fd, &one, sizeof(one)) < 0)
+                g_warning("cannot stop the control thread: %s", g_strerror(errno));
+        g_thread_join(control_th);
+        sampler_stop(&sampler, sampler_th);
+        g_mutex_clear(&sampler.lock);
+        g_cond_clear(&sampler.wake);
+        if (w.stop_requested)
+                status = WORKER_EXIT_STOPPED;
+        else if (r == 0) {
+                g_message("%s: the FUSE connection ended (unmounted)", config->mountpoint);
+                status = WORKER_EXIT_UNMOUNTED;
+        } else
+                g_warning("%s: serving failed: %s", config->mountpoint, g_strerror(r < 0 ? -r : r));
+
+out:
+        if (error)
+                g_critical("%s", error->message);
+        if (w.se)
+                fuse_session_destroy(w.se);
+        else
+                close_fd(&w.fuse_fd);
+        close_fd(&w.signal_fd);
+        close_fd(&w.wake_fd);
+        close_fd(&w.quit_fd);
+        close_fd(&w.control_fd);
+        if (host)
+                host->loadavg = NULL;
+        /* Files the kernel still holds open: the next worker re-creates them. */
+        handles_clear();
+        the_worker = NULL;
+        /* The main thread's own slot state; the others' went with their threads. */
+        g_free(pthread_getspecific(w.thread_key));
+        pthread_setspecific(w.thread_key, NULL);
+        pthread_key_delete(w.thread_key);
+        g_mutex_clear(&w.lock);
+        g_cond_clear(&w.changed);
+        return status;
+}
