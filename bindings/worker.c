@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
+#include "fairqueue.h"
 #include "handles.h"
 #include "handover.h"
 #include "lowlevel.h"
@@ -21,6 +26,20 @@
 
 /* How often the control thread looks whether the inode journal needs compacting. */
 #define CONTROL_TICK_MS 1000
+
+/*
+ * What one container may have in the daemon at once. Requests are a hundred bytes or so (a
+ * write to a knob a few more): 4 MiB is tens of thousands of waiting reads, more than a
+ * container's pids.max usually lets it block. Four in service keep both cores and most of the
+ * threads for everyone else, and still let a container's reads overlap a slow write of its own.
+ */
+#define FAIR_PER_CONTAINER_BYTES (4u << 20)
+#define FAIR_TOTAL_BYTES (64u << 20)
+#define FAIR_PER_CONTAINER_RUNNING 4
+/* libfuse's own read buffer: the largest request the kernel may send (max_pages 256 + header). */
+#define INTAKE_BUFFER_SIZE (256 * 4096 + 4096)
+/* The request key of a caller whose process is gone before it could be looked at. */
+#define FAIR_KEY_GONE 1
 
 typedef struct Worker {
         Handover *handover;
@@ -40,6 +59,19 @@ typedef struct Worker {
         unsigned busy; /* requests read and not finished */
         bool stop_requested;
 
+        /*
+         * Fair mode: one intake thread reads every request into per-container queues and the
+         * libfuse threads take them from there (fair_queue_pop) rather than from the kernel.
+         * Only where the kernel can resend what a dead worker had read (FUSE_NOTIFY_RESEND):
+         * requests in these queues are in no hand-over slot.
+         */
+        bool fair;
+        FairQueue *queue;
+        GCond queued; /* a request was queued, or a container may have another served */
+        bool intake_running;
+        int intake_errno; /* why the intake stopped reading, for the threads to return */
+        int proc_fd;
+
         /* The connection's FUSE_INIT, while this worker (the first) answers it. */
         uint64_t init_unique;
         uint8_t init_request[HANDOVER_INIT_MAX];
@@ -58,6 +90,8 @@ typedef struct WorkerThread {
         Worker *worker;
         int slot;
         bool busy;
+        bool from_queue;
+        uint64_t key; /* the container of the request taken from the queue */
 } WorkerThread;
 
 /* libfuse hands the custom I/O hooks the session's userdata (the CapfsServer), not ours. */
@@ -69,6 +103,11 @@ static void finish_request(Worker *w, WorkerThread *t) {
         g_mutex_lock(&w->lock);
         t->busy = false;
         w->busy--;
+        if (t->from_queue) {
+                t->from_queue = false;
+                fair_queue_done(w->queue, t->key);
+                g_cond_signal(&w->queued);
+        }
         if (w->stopping)
                 g_cond_broadcast(&w->changed);
         g_mutex_unlock(&w->lock);
@@ -166,12 +205,53 @@ static ssize_t read_request(Worker *w, int fd, void *buf, size_t len) {
         return n;
 }
 
+/* Fair mode: the next request from the queues, waiting for one. */
+static ssize_t read_queued(Worker *w, WorkerThread *t, void *buf, size_t len) {
+        for (;;) {
+                g_autoptr(FairRequest) r = NULL;
+
+                g_mutex_lock(&w->lock);
+                while (!w->exiting && !(r = fair_queue_pop(w->queue))) {
+                        if (!w->intake_running && w->intake_errno && fair_queue_length(w->queue) == 0) {
+                                int e = w->intake_errno;
+                                g_mutex_unlock(&w->lock);
+                                errno = e;
+                                return -1;
+                        }
+                        g_cond_wait(&w->queued, &w->lock);
+                }
+                if (!r) {
+                        g_mutex_unlock(&w->lock);
+                        errno = EINTR;
+                        return -1;
+                }
+                w->busy++;
+                t->busy = true;
+                t->from_queue = true;
+                t->key = r->key;
+                g_mutex_unlock(&w->lock);
+
+                if (r->len > len) {
+                        /* Cannot happen with INTAKE_BUFFER_SIZE as large as libfuse's buffer. */
+                        g_warning("a %zu-byte request does not fit libfuse's %zu-byte buffer", r->len, len);
+                        finish_request(w, t);
+                        continue;
+                }
+                memcpy(buf, r->data, r->len);
+                if (r->len < sizeof(struct fuse_in_header) || accept_request(w, t, buf, r->len))
+                        return (ssize_t) r->len;
+                finish_request(w, t);
+        }
+}
+
 static ssize_t io_read(int fd, void *buf, size_t len, void *userdata) {
         Worker *w = the_worker;
         WorkerThread *t = thread_state(w);
 
         /* Back here, the thread is done with its previous request. */
         finish_request(w, t);
+        if (w->fair)
+                return read_queued(w, t, buf, len);
         for (;;) {
                 ssize_t n;
                 int saved;
@@ -249,6 +329,111 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata) {
         return n;
 }
 
+/* ---------------------------------------------------------------- fair mode: the intake */
+
+/* Linux 6.9 brought FUSE_NOTIFY_RESEND; without it a dead worker's queued requests would hang. */
+static bool kernel_can_resend(void) {
+        struct utsname u;
+        unsigned major = 0, minor = 0;
+
+        if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+                return false;
+        return major > 6 || (major == 6 && minor >= 9);
+}
+
+/*
+ * Whose request this is, for the queues: the caller's pid namespace (a container has its own; the
+ * host's processes share one). Requests of the connection itself come first.
+ */
+static uint64_t request_key(Worker *w, const struct fuse_in_header *in) {
+        char path[32];
+        struct stat st;
+
+        switch (in->opcode) {
+        case FUSE_INIT:
+        case FUSE_DESTROY:
+        case FUSE_FORGET:
+        case FUSE_BATCH_FORGET:
+        case FUSE_INTERRUPT:
+                return FAIR_KEY_CONNECTION;
+        default:
+                break;
+        }
+        if (in->pid == 0)
+                return FAIR_KEY_CONNECTION;
+        snprintf(path, sizeof(path), "%u/ns/pid", in->pid);
+        if (fstatat(w->proc_fd, path, &st, 0) < 0)
+                return FAIR_KEY_GONE;
+        return (uint64_t) st.st_ino;
+}
+
+static void answer_error(Worker *w, uint64_t unique, int error) {
+        struct fuse_out_header out = {.len = sizeof(out), .error = -error, .unique = unique};
+
+        if (write(w->fuse_fd, &out, sizeof(out)) < 0 && errno != ENOENT)
+                g_warning("cannot answer request %" PRIu64 ": %s", unique, g_strerror(errno));
+}
+
+static void intake_stopped(Worker *w, int error) {
+        g_mutex_lock(&w->lock);
+        w->intake_running = false;
+        w->intake_errno = error;
+        g_cond_broadcast(&w->queued);
+        g_cond_broadcast(&w->changed);
+        g_mutex_unlock(&w->lock);
+}
+
+static gpointer intake_thread(gpointer data) {
+        Worker *w = data;
+        g_autofree uint8_t *buf = g_malloc(INTAKE_BUFFER_SIZE);
+        unsigned refused = 0;
+
+        for (;;) {
+                const struct fuse_in_header *in = (const struct fuse_in_header *) buf;
+                FairRequest *r;
+                ssize_t n;
+                int ret;
+
+                g_mutex_lock(&w->lock);
+                if (w->stopping || w->exiting) {
+                        g_mutex_unlock(&w->lock);
+                        intake_stopped(w, 0);
+                        break;
+                }
+                g_mutex_unlock(&w->lock);
+
+                n = read_request(w, w->fuse_fd, buf, INTAKE_BUFFER_SIZE);
+                if (n == 0)
+                        continue;
+                if (n < 0) {
+                        /* ENODEV: unmounted; the threads end the session as libfuse would. */
+                        intake_stopped(w, errno);
+                        break;
+                }
+                if ((size_t) n < sizeof(*in)) {
+                        g_warning("a %zd-byte request from the kernel, shorter than its header", n);
+                        continue;
+                }
+                r = fair_request_new(request_key(w, in), buf, (size_t) n);
+                g_mutex_lock(&w->lock);
+                ret = fair_queue_push(w->queue, r);
+                if (ret == 0)
+                        g_cond_signal(&w->queued);
+                g_mutex_unlock(&w->lock);
+                if (ret < 0) {
+                        /* Its container has too much waiting: it is the one kept waiting. */
+                        if (refused++ % 10000 == 0)
+                                g_warning("a container (pid namespace %" PRIu64
+                                          ") has over %u bytes of requests "
+                                          "waiting; refusing its new ones with EAGAIN (%u so far)",
+                                          r->key, FAIR_PER_CONTAINER_BYTES, refused);
+                        answer_error(w, in->unique, EAGAIN);
+                        fair_request_free(r);
+                }
+        }
+        return NULL;
+}
+
 static const struct fuse_custom_io worker_io = {
         .read = io_read,
         .writev = io_writev,
@@ -286,7 +471,9 @@ static void drain(Worker *w) {
         w->stopping = true;
         if (write(w->wake_fd, &one, sizeof(one)) < 0)
                 g_warning("cannot wake the reading threads: %s", g_strerror(errno));
-        while (w->readers > 0 || w->busy > 0)
+        /* In fair mode, what the intake queued is served before the worker goes. */
+        while (w->readers > 0 || w->busy > 0 || w->intake_running ||
+               (w->queue && fair_queue_length(w->queue) > 0))
                 g_cond_wait(&w->changed, &w->lock);
         g_mutex_unlock(&w->lock);
 }
@@ -296,6 +483,7 @@ static void end_session(Worker *w) {
         w->exiting = true;
         fuse_session_exit(w->se);
         g_cond_broadcast(&w->changed);
+        g_cond_broadcast(&w->queued);
         g_mutex_unlock(&w->lock);
 }
 
@@ -464,8 +652,9 @@ int worker_run(const WorkerConfig *config) {
                     .control_fd = config->control_fd,
                     .signal_fd = -1,
                     .wake_fd = -1,
-                    .quit_fd = -1};
-        GThread *sampler_th = NULL, *control_th = NULL;
+                    .quit_fd = -1,
+                    .proc_fd = -1};
+        GThread *sampler_th = NULL, *control_th = NULL, *intake_th = NULL;
         sigset_t blocked;
         uint32_t generation;
         uint64_t one = 1;
@@ -483,6 +672,7 @@ int worker_run(const WorkerConfig *config) {
 
         g_mutex_init(&w.lock);
         g_cond_init(&w.changed);
+        g_cond_init(&w.queued);
         pthread_key_create(&w.thread_key, thread_state_free);
         the_worker = &w;
 
@@ -494,6 +684,17 @@ int worker_run(const WorkerConfig *config) {
         handles_set_generation(generation);
         if (open_fds(&w, &error) < 0)
                 goto out;
+        w.fair = kernel_can_resend() && !g_getenv("CAPFS_NO_FAIR_QUEUE");
+        if (w.fair) {
+                w.proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (w.proc_fd < 0) {
+                        g_set_error(&error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                                    "cannot open /proc: %s", g_strerror(errno));
+                        goto out;
+                }
+                w.queue = fair_queue_new(FAIR_PER_CONTAINER_BYTES, FAIR_TOTAL_BYTES,
+                                         FAIR_PER_CONTAINER_RUNNING);
+        }
 
         host = capfs_host_open("/", config->cpu_view, &error);
         if (!host)
@@ -542,6 +743,10 @@ int worker_run(const WorkerConfig *config) {
         g_cond_init(&sampler.wake);
         sampler_th = g_thread_new("capfs-loadavg", sampler_thread, &sampler);
         control_th = g_thread_new("capfs-control", control_thread, &w);
+        if (w.fair) {
+                w.intake_running = true;
+                intake_th = g_thread_new("capfs-intake", intake_thread, &w);
+        }
 
         loop_config = fuse_loop_cfg_create();
         /* One shared file: requests read on a clone die with the clone when this process does. */
@@ -554,6 +759,13 @@ int worker_run(const WorkerConfig *config) {
         if (write(w.quit_fd, &one, sizeof(one)) < 0)
                 g_warning("cannot stop the control thread: %s", g_strerror(errno));
         g_thread_join(control_th);
+        if (intake_th) {
+                /* Ended by the drain or by the unmount already, unless the loop failed on its own. */
+                end_session(&w);
+                if (write(w.wake_fd, &one, sizeof(one)) < 0)
+                        g_warning("cannot stop the intake thread: %s", g_strerror(errno));
+                g_thread_join(intake_th);
+        }
         sampler_stop(&sampler, sampler_th);
         g_mutex_clear(&sampler.lock);
         g_cond_clear(&sampler.wake);
@@ -576,6 +788,9 @@ out:
         close_fd(&w.wake_fd);
         close_fd(&w.quit_fd);
         close_fd(&w.control_fd);
+        close_fd(&w.proc_fd);
+        /* Requests still queued go unanswered here: the supervisor has the kernel resend them. */
+        g_clear_pointer(&w.queue, fair_queue_free);
         if (host)
                 host->loadavg = NULL;
         /* Files the kernel still holds open: the next worker re-creates them. */
@@ -587,5 +802,6 @@ out:
         pthread_key_delete(w.thread_key);
         g_mutex_clear(&w.lock);
         g_cond_clear(&w.changed);
+        g_cond_clear(&w.queued);
         return status;
 }
