@@ -26,7 +26,7 @@ cd "$(dirname "$(readlink -f "$0")")/.." || exit 1
 
 DEPS=(meson ninja-build pkg-config gcc libglib2.0-dev libfuse3-dev fuse3 libcap-dev
       clang libclang-rt-14-dev clang-format shellcheck util-linux procps coreutils
-      qemu-system-x86 xz-utils libseccomp-dev debootstrap lxc lxcfs python3 perl)
+      qemu-system-x86 xz-utils libseccomp-dev debootstrap lxc lxcfs python3 perl systemd)
 
 # Tests that are not meson tests (clang-format, builds) add to these.
 extra_passed=0
@@ -87,7 +87,8 @@ check_shell() {
                 extra_skipped=$((extra_skipped + 1))
                 return 0
         fi
-        files=(scripts/*.sh .ci/run bench/run tests/integration/*.sh tests/e2e/*.sh tests/e2e/lib/*.sh tests/escape/*.sh)
+        files=(scripts/*.sh .ci/run bench/run tests/integration/*.sh tests/e2e/*.sh tests/e2e/lib/*.sh tests/escape/*.sh
+               tests/install/*.sh)
         if shellcheck -x -S warning "${files[@]}"; then
                 echo "${#files[@]} scripts clean"
                 extra_passed=$((extra_passed + 1))
@@ -211,6 +212,19 @@ bench_smoke() {
         fi
 }
 
+# meson install of a fresh build into a scratch prefix (tests/install): the files, the unit
+# (systemd-analyze verify), the installed binaries running with the installed library.
+install_lane() {
+        local logdir=build-test/meson-logs rc started=$SECONDS
+        step "tests/install/test-install.sh"
+        tests/install/test-install.sh . | tee "$logdir/install.tap"
+        rc=${PIPESTATUS[0]}
+        tap_log install "$rc" "$logdir/install.tap" "$logdir/install.json"
+        logs+=("$logdir/install.json")
+        ((rc == 0)) || failed_steps+=("tests/install/test-install.sh")
+        echo "(install: $((SECONDS - started))s)"
+}
+
 # The end-to-end suites on the host: real Debian rootfs (built once with debootstrap, cached in
 # /var/cache/capfs-e2e), booted with capfs-launch and with LXC (tests/e2e), and the escape suite
 # (tests/escape), all against the build-test binaries.
@@ -312,6 +326,7 @@ if [[ ${have_asan:-} ]]; then
 fi
 if [[ ${have_test:-} ]]; then
         bench_smoke
+        install_lane
         e2e_lane
         vm_lane
 fi
