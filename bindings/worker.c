@@ -597,13 +597,17 @@ char *capfs_fuse_option_string(char **user) {
         return g_string_free(g_steal_pointer(&opts), FALSE);
 }
 
-static void announce(const CapfsHost *host, const char *mountpoint, CapfsCpuView view, uint32_t generation) {
+static void announce(const CapfsHost *host, const char *mountpoint, CapfsCpuView view, uint32_t generation,
+                     bool fair) {
         g_message(
-                "serving %s (worker %u, pid %d; cgroup %s, CPU view %s): proc/{meminfo,cpuinfo,stat,uptime,"
-                "loadavg,diskstats,swaps,slabinfo,pressure/*}, sys/devices/system/cpu and the cgroup view "
-                "cgroup/",
+                "serving %s (worker %u, pid %d; cgroup %s, CPU view %s, %s): proc/{meminfo,cpuinfo,stat,"
+                "uptime,loadavg,diskstats,swaps,slabinfo,pressure/*}, sys/devices/system/cpu and the cgroup "
+                "view cgroup/",
                 mountpoint, generation, (int) getpid(), host->layout == CAPFS_LAYOUT_V2 ? "v2" : "v1/hybrid",
-                view == CAPFS_CPU_VIEW_QUOTA ? "quota" : "cpuset");
+                view == CAPFS_CPU_VIEW_QUOTA ? "quota" : "cpuset",
+                fair ? "per-container request queues"
+                     : "requests in arrival order (this kernel cannot resend requests: no per-container "
+                       "queues)");
 }
 
 static int open_fds(Worker *w, GError **error) {
@@ -735,7 +739,7 @@ int worker_run(const WorkerConfig *config) {
         }
         handover_journal_restore(handover, nodes);
         handover_journal_attach(handover, nodes);
-        announce(host, config->mountpoint, config->cpu_view, generation);
+        announce(host, config->mountpoint, config->cpu_view, generation, w.fair);
 
         sampler.loadavg = loadavg;
         sampler.host = host;

@@ -30,6 +30,8 @@ export FLOOD
 export CT_FUNCS="flood quiet"
 
 worker=$(worker_of "$MNT")
+diag "capfs serves with $(grep -oE 'per-container request queues|requests in arrival order' \
+        "$WORKDIR/capfs-$(basename "$MNT").log" | head -n 1)"
 rss_kb() {
         awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"
 }
