@@ -12,14 +12,16 @@
 
 #define HANDOVER_MAGIC UINT64_C(0x31766f4673666163) /* "capfsOv1" */
 /* Bumped whenever the layout below changes: a worker refuses a state it cannot read. */
-#define HANDOVER_LAYOUT 1
+#define HANDOVER_LAYOUT 2
 #define HEADER_SIZE (16 * 1024)
 /*
  * Two regions, so that a compaction is written beside the journal it replaces and takes
  * over with one store. The memfd is sparse: only what was written takes memory.
  */
 #define REGION_SIZE ((uint64_t) 256 * 1024 * 1024)
-#define STATE_SIZE (HEADER_SIZE + 2 * REGION_SIZE)
+/* The loadavg history, twice: the sampler writes one while the other stays whole. */
+#define LOADAVG_SLOT_SIZE ((uint64_t) 8 * 1024 * 1024)
+#define STATE_SIZE (HEADER_SIZE + 2 * REGION_SIZE + 2 * LOADAVG_SLOT_SIZE)
 /* Compact when the journal is this many times the size of the live nodes (plus a floor). */
 #define COMPACT_FACTOR 4
 #define COMPACT_FLOOR (1024 * 1024)
@@ -56,6 +58,9 @@ typedef struct Header {
         _Atomic uint32_t journal_sealed;
         _Atomic uint64_t journal_used[2];
         _Atomic uint64_t next_ino;
+        /* Which loadavg slot is whole, + 1 (0: none yet), and how long each is. */
+        _Atomic uint32_t loadavg_active;
+        uint64_t loadavg_len[2];
 } Header;
 
 G_STATIC_ASSERT(sizeof(Header) <= HEADER_SIZE);
@@ -64,6 +69,7 @@ struct Handover {
         int fd;
         Header *header;
         uint8_t *regions[2];
+        uint8_t *loadavg[2];
 
         GMutex journal_lock;
         bool compacting;
@@ -95,6 +101,8 @@ static Handover *handover_map(int fd, bool fresh, GError **error) {
         h->header = map;
         h->regions[0] = (uint8_t *) map + HEADER_SIZE;
         h->regions[1] = h->regions[0] + REGION_SIZE;
+        h->loadavg[0] = h->regions[1] + REGION_SIZE;
+        h->loadavg[1] = h->loadavg[0] + LOADAVG_SLOT_SIZE;
         if (fresh) {
                 h->header->magic = HANDOVER_MAGIC;
                 h->header->layout = HANDOVER_LAYOUT;
@@ -392,4 +400,27 @@ size_t handover_journal_bytes(const Handover *h) {
         uint32_t active = atomic_load(&h->header->journal_active);
 
         return (size_t) atomic_load(&h->header->journal_used[active]);
+}
+
+bool handover_store_loadavg(Handover *h, const char *text, size_t len) {
+        uint32_t active = atomic_load(&h->header->loadavg_active);
+        /* The slot that is not the whole one: a worker killed while writing it leaves the other. */
+        int slot = active == 1 ? 1 : 0;
+
+        if (len > LOADAVG_SLOT_SIZE)
+                return false;
+        memcpy(h->loadavg[slot], text, len);
+        h->header->loadavg_len[slot] = len;
+        atomic_store(&h->header->loadavg_active, (uint32_t) slot + 1);
+        return true;
+}
+
+char *handover_load_loadavg(const Handover *h, size_t *len) {
+        uint32_t active = atomic_load(&h->header->loadavg_active);
+        int slot = (int) active - 1;
+
+        if (active == 0 || active > 2 || h->header->loadavg_len[slot] > LOADAVG_SLOT_SIZE)
+                return NULL;
+        *len = (size_t) h->header->loadavg_len[slot];
+        return g_strndup((const char *) h->loadavg[slot], *len);
 }

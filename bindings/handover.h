@@ -7,7 +7,9 @@
  *   - the request each worker thread is serving, so that requests a dead worker can no
  *     longer answer are answered (failed) instead of hanging where the kernel cannot resend;
  *   - a journal of the inode numbers the kernel was given (path, and lookup count when
- *     known): a bind-mounted /proc/meminfo keeps its inode for the container's whole life.
+ *     known): a bind-mounted /proc/meminfo keeps its inode for the container's whole life;
+ *   - the containers' load averages as of the last sampler pass, so that proc/loadavg goes on
+ *     from them rather than from 0.
  * A worker writes it while it runs; the next one reads it only once the previous one is gone.
  */
 #pragma once
@@ -60,3 +62,9 @@ bool handover_journal_compact(Handover *h, NodeTable *nodes, bool force);
 /* Called by a worker that no longer serves: the journal now holds exact lookup counts. */
 void handover_journal_seal(Handover *h, NodeTable *nodes);
 size_t handover_journal_bytes(const Handover *h);
+
+/* ---- the loadavg history (capfs_loadavg_export()'s text) */
+/* false when it does not fit (8 MiB: tens of thousands of containers). */
+bool handover_store_loadavg(Handover *h, const char *text, size_t len);
+/* A copy of the last text stored, NULL when none. */
+char *handover_load_loadavg(const Handover *h, size_t *len);

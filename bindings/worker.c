@@ -557,10 +557,35 @@ static bool wait_for_go(int fd) {
 typedef struct Sampler {
         CapfsLoadavg *loadavg;
         CapfsHost *host;
+        Handover *handover;
+        bool too_large_logged;
         GMutex lock;
         GCond wake;
         bool stop;
 } Sampler;
+
+/* After every pass: the next worker goes on from here even if this one is killed. */
+static void keep_loadavg(Sampler *s) {
+        size_t len;
+        g_autofree char *text = capfs_loadavg_export(s->loadavg, &len);
+
+        if (!handover_store_loadavg(s->handover, text, len) && !s->too_large_logged) {
+                g_warning(
+                        "the load averages (%zu bytes) are too large to hand over; a new worker will start "
+                        "them from 0",
+                        len);
+                s->too_large_logged = true;
+        }
+}
+
+/* What the previous worker's sampler left, if anything. */
+static void take_over_loadavg(CapfsLoadavg *loadavg, Handover *handover) {
+        size_t len;
+        g_autofree char *text = handover_load_loadavg(handover, &len);
+
+        if (text && capfs_loadavg_import(loadavg, text, len) < 0)
+                g_warning("cannot read the load averages the previous worker left; starting them from 0");
+}
 
 static gpointer sampler_thread(gpointer data) {
         Sampler *s = data;
@@ -571,6 +596,7 @@ static gpointer sampler_thread(gpointer data) {
 
                 g_mutex_unlock(&s->lock);
                 capfs_loadavg_sample(s->loadavg, s->host);
+                keep_loadavg(s);
                 g_mutex_lock(&s->lock);
                 while (!s->stop && g_cond_wait_until(&s->wake, &s->lock, deadline))
                         ;
@@ -741,8 +767,10 @@ int worker_run(const WorkerConfig *config) {
         handover_journal_attach(handover, nodes);
         announce(host, config->mountpoint, config->cpu_view, generation, w.fair);
 
+        take_over_loadavg(loadavg, handover);
         sampler.loadavg = loadavg;
         sampler.host = host;
+        sampler.handover = handover;
         g_mutex_init(&sampler.lock);
         g_cond_init(&sampler.wake);
         sampler_th = g_thread_new("capfs-loadavg", sampler_thread, &sampler);

@@ -153,5 +153,12 @@ CapfsLoadavg *capfs_loadavg_new(void);
 void capfs_loadavg_free(CapfsLoadavg *la);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CapfsLoadavg, capfs_loadavg_free)
 void capfs_loadavg_sample(CapfsLoadavg *la, const CapfsHost *host);
+/*
+ * The averages as text, for the next worker: a daemon replaced or restarted by its supervisor
+ * carries on from them instead of showing every container a load of 0 again.
+ */
+char *capfs_loadavg_export(CapfsLoadavg *la, size_t *ret_len);
+/* Takes in what capfs_loadavg_export() wrote; -EINVAL (and nothing taken) when it is not that. */
+int capfs_loadavg_import(CapfsLoadavg *la, const char *text, size_t len);
 
 G_END_DECLS

@@ -9,6 +9,7 @@
  * a per-container scan (lxcfs) stalls.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <inttypes.h>
@@ -292,6 +293,91 @@ unsigned capfs_loadavg_tracked(CapfsLoadavg *la) {
         n = g_hash_table_size(la->tracked);
         g_rw_lock_reader_unlock(&la->lock);
         return n;
+}
+
+/* ---- hand-over to the next worker ---- */
+
+#define EXPORT_HEADER "capfs-loadavg 1"
+
+/*
+ * One line per container: the path (escaped: a cgroup name may hold any byte but '/' and NUL),
+ * the three averages, the last tick's counts, the pid namespace and when it was last asked for.
+ * Times are CLOCK_MONOTONIC, the same clock in every process of the host.
+ */
+char *capfs_loadavg_export(CapfsLoadavg *la, size_t *ret_len) {
+        g_autoptr(GString) out = g_string_new(NULL);
+        GHashTableIter iter;
+        gpointer value;
+
+        g_rw_lock_reader_lock(&la->lock);
+        g_string_append_printf(out, EXPORT_HEADER " %d %" G_GINT64_FORMAT "\n", la->ticked ? 1 : 0,
+                               la->last_tick_usec);
+        g_hash_table_iter_init(&iter, la->tracked);
+        while (g_hash_table_iter_next(&iter, NULL, &value)) {
+                const Tracked *t = value;
+                g_autofree char *escaped = g_strescape(t->path, NULL);
+
+                g_string_append_printf(out,
+                                       "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+                                       " %u %u %d %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT " %s\n",
+                                       t->reading.avg[0], t->reading.avg[1], t->reading.avg[2],
+                                       t->reading.running, t->reading.active, (int) t->reading.last_pid,
+                                       __atomic_load_n(&t->pidns, __ATOMIC_RELAXED),
+                                       __atomic_load_n(&t->last_asked_usec, __ATOMIC_RELAXED), escaped);
+        }
+        g_rw_lock_reader_unlock(&la->lock);
+        *ret_len = out->len;
+        return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+static Tracked *parse_tracked(const char *line) {
+        g_autoptr(GString) path = NULL;
+        Tracked t = {0};
+        int last_pid, consumed = 0;
+
+        if (sscanf(line, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %u %u %d %" SCNu64 " %" SCNd64 " %n",
+                   &t.reading.avg[0], &t.reading.avg[1], &t.reading.avg[2], &t.reading.running,
+                   &t.reading.active, &last_pid, &t.pidns, &t.last_asked_usec, &consumed) != 8 ||
+            consumed == 0 || line[consumed] == '\0')
+                return NULL;
+        t.reading.last_pid = last_pid;
+        t.path = g_strcompress(line + consumed);
+        if (t.path[0] != '/') {
+                g_free(t.path);
+                return NULL;
+        }
+        return g_memdup2(&t, sizeof(t));
+}
+
+int capfs_loadavg_import(CapfsLoadavg *la, const char *text, size_t len) {
+        g_autofree char *copy = g_strndup(text, len);
+        g_auto(GStrv) lines = g_strsplit(copy, "\n", -1);
+        g_autoptr(GPtrArray) parsed = g_ptr_array_new_with_free_func(tracked_free);
+        int ticked = 0;
+        int64_t last_tick = 0;
+
+        if (!lines[0] || sscanf(lines[0], EXPORT_HEADER " %d %" SCNd64, &ticked, &last_tick) != 2)
+                return -EINVAL;
+        for (char **line = lines + 1; *line; line++) {
+                Tracked *t;
+
+                if (**line == '\0')
+                        continue;
+                t = parse_tracked(*line);
+                if (!t)
+                        return -EINVAL;
+                g_ptr_array_add(parsed, t);
+        }
+
+        g_rw_lock_writer_lock(&la->lock);
+        la->ticked = ticked != 0;
+        la->last_tick_usec = last_tick;
+        while (parsed->len > 0) {
+                Tracked *t = g_ptr_array_steal_index_fast(parsed, parsed->len - 1);
+                g_hash_table_replace(la->tracked, t->path, t);
+        }
+        g_rw_lock_writer_unlock(&la->lock);
+        return 0;
 }
 
 /* ---- the pass over /proc ---- */

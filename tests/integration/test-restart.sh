@@ -82,6 +82,44 @@ assert_match "a read waiting on a stopped worker that is then killed: its conten
 
 check "capfs --check after the crashes: served" "$CAPFS" --check "$MNT"
 
+# The load averages go on across a crash: a container with two busy tasks has a rising load; the
+# next worker starts from the last one's, not from 0 (which one pass would only bring to 0.16).
+# loadavg_watch: init of the container; two spinners, and its loadavg every 0.2 s into a file.
+loadavg_watch() {
+        local out=$1 stop=$2 line
+        (while :; do :; done) &
+        (while :; do :; done) &
+        while [[ ! -e "$stop" ]]; do
+                IFS= read -r line <"$MNT/proc/loadavg" && echo "$line" >>"$out"
+                sleep 0.2
+        done
+}
+first_avg() {
+        tail -n 1 "$WORKDIR/loadavg" 2>/dev/null | cut -d' ' -f1
+}
+at_least() {
+        awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'
+}
+loadavg_rose() {
+        at_least "$(first_avg)" 0.30
+}
+cg_create busy
+CT_FUNCS=loadavg_watch run_in_ct busy loadavg_watch "$WORKDIR/loadavg" "$WORKDIR/loadavg.stop" &
+watcher=$!
+if wait_until 40 loadavg_rose; then
+        before=$(first_avg)
+        kill_worker "$MNT"
+        lines=$(wc -l <"$WORKDIR/loadavg")
+        wait_until 5 test "$(wc -l <"$WORKDIR/loadavg")" -gt $((lines + 2))
+        after=$(first_avg)
+        check "loadavg across a crash: goes on from $before (read $after), not from 0" at_least "$after" "$before"
+else
+        not_ok "a container with two busy tasks: its loadavg rises to 0.30 within 40 s" \
+                "last read: $(tail -n 1 "$WORKDIR/loadavg" 2>/dev/null)"
+fi
+: >"$WORKDIR/loadavg.stop"
+wait "$watcher"
+
 # A dead daemon (supervisor killed: its worker goes with it) leaves a disconnected mount; --check
 # says so and exits 1.
 mkdir "$WORKDIR/dead"

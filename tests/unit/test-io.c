@@ -480,6 +480,67 @@ static void test_loadavg_missed_intervals(void) {
         g_assert_cmpuint(r.avg[0], ==, 417); /* 454 * 1884 / 2048 = 417.6, falling: no rounding up */
 }
 
+/* A new worker takes the averages over: the next tick goes on from them, as if nothing happened. */
+static void test_loadavg_handover(void) {
+        g_autoptr(CapfsLoadavg) before = capfs_loadavg_new();
+        g_autoptr(CapfsLoadavg) after = capfs_loadavg_new();
+        g_autoptr(CapfsLoadavg) reference = capfs_loadavg_new();
+        /* Any byte but '/' and NUL may be in a cgroup name. */
+        const char *odd = "/ct 1/tab\there/new\nline/\\back";
+        g_autofree char *text = NULL;
+        CapfsLoadavgReading r, ref;
+        size_t len;
+
+        query(before, "/a", T0, &r);
+        query(reference, "/a", T0, &r);
+        query(before, odd, T0, &r);
+        capfs_loadavg_query(before, "/with-ns", 4026531836u, T0, &r);
+        for (int i = 1; i <= 3; i++) {
+                tick_with(before, "/a", 2, 1, T0 + i * 5 * SEC);
+                tick_with(reference, "/a", 2, 1, T0 + i * 5 * SEC);
+        }
+        tick_with(before, odd, 1, 0, T0 + 20 * SEC);
+        tick_with(reference, "/a", 0, 0, T0 + 20 * SEC);
+
+        text = capfs_loadavg_export(before, &len);
+        g_assert_cmpuint(len, ==, strlen(text));
+        g_assert_cmpint(capfs_loadavg_import(after, text, len), ==, 0);
+        g_assert_cmpuint(capfs_loadavg_tracked(after), ==, 3);
+
+        query(after, odd, T0 + 20 * SEC, &r);
+        query(before, odd, T0 + 20 * SEC, &ref);
+        g_assert_cmpmem(&r, sizeof(r), &ref, sizeof(ref));
+        g_assert_cmpuint(r.avg[0], >, 0);
+        query(after, "/a", T0 + 20 * SEC, &r);
+        query(reference, "/a", T0 + 20 * SEC, &ref);
+        g_assert_cmpmem(&r, sizeof(r), &ref, sizeof(ref));
+
+        /* The next tick decays from the handed-over values and the handed-over time. */
+        tick_with(after, "/a", 0, 0, T0 + 25 * SEC);
+        tick_with(reference, "/a", 0, 0, T0 + 25 * SEC);
+        query(after, "/a", T0 + 25 * SEC, &r);
+        query(reference, "/a", T0 + 25 * SEC, &ref);
+        assert_avg(&r, ref.avg[0], ref.avg[1], ref.avg[2]);
+}
+
+static void test_loadavg_import_refuses_garbage(void) {
+        g_autoptr(CapfsLoadavg) la = capfs_loadavg_new();
+        CapfsLoadavgReading r;
+        const char *bad[] = {
+                "",
+                "something else\n",
+                "capfs-loadavg 1 1 5000000\n1 2 3 0 0 0 0 0\n", /* no path */
+                "capfs-loadavg 1 1 5000000\n1 2 3 0 0 0 0 0 relative\n", /* not a cgroup path */
+                "capfs-loadavg 1 1 5000000\n1 2 /a\n", /* fields missing */
+        };
+
+        query(la, "/kept", T0, &r);
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
+                g_assert_cmpint(capfs_loadavg_import(la, bad[i], strlen(bad[i])), ==, -EINVAL);
+        /* Nothing taken from a refused text. */
+        g_assert_cmpuint(capfs_loadavg_tracked(la), ==, 1);
+}
+
 static void test_loadavg_forget(void) {
         g_autoptr(CapfsLoadavg) la = capfs_loadavg_new();
         CapfsLoadavgReading r;
@@ -809,6 +870,8 @@ int main(int argc, char **argv) {
         g_test_add_func("/io/pressure/values", test_pressure_values);
         g_test_add_func("/io/pressure/missing", test_pressure_missing);
         g_test_add_func("/io/loadavg/math", test_loadavg_math);
+        g_test_add_func("/io/loadavg/handover", test_loadavg_handover);
+        g_test_add_func("/io/loadavg/import-refuses-garbage", test_loadavg_import_refuses_garbage);
         g_test_add_func("/io/loadavg/steady", test_loadavg_steady);
         g_test_add_func("/io/loadavg/missed-intervals", test_loadavg_missed_intervals);
         g_test_add_func("/io/loadavg/forget", test_loadavg_forget);
