@@ -216,7 +216,7 @@ static bool notify_resend(Supervisor *s) {
                 s->resend = 0;
                 g_message(
                         "this kernel cannot resend FUSE requests (FUSE_NOTIFY_RESEND, Linux 6.9); requests "
-                        "in flight when a worker dies are answered EINTR");
+                        "in flight when a worker dies fail (ECONNABORTED or EINTR) instead");
         } else
                 g_warning("cannot ask the kernel to resend the requests in flight: %s", g_strerror(errno));
         return false;
@@ -258,7 +258,7 @@ static void recover_in_flight(Supervisor *s) {
                         s->last_inflight[s->n_last_inflight++] = inflight[i] & ~UNIQUE_RESEND;
         if (n)
                 g_message("%zu request(s) were in flight in the dead worker: %s", n,
-                          s->resend == 1 ? "resent to the next one" : "failed with EINTR");
+                          s->resend == 1 ? "resent to the next one" : "failed (ECONNABORTED or EINTR)");
 }
 
 /* ---------------------------------------------------------------- workers */
@@ -449,6 +449,17 @@ static void on_child_exit(GPid pid, gint status, gpointer data) {
         write_status(s);
 }
 
+/* What a worker and a re-executed supervisor are both told: how to log, how to serve, where. */
+static void append_serving_args(GPtrArray *argv, const SupervisorConfig *config) {
+        if (config->syslog)
+                g_ptr_array_add(argv, g_strdup("--syslog"));
+        for (char **a = config->worker_args; a && *a; a++)
+                g_ptr_array_add(argv, g_strdup(*a));
+        g_ptr_array_add(argv, g_strdup("--"));
+        g_ptr_array_add(argv, g_strdup(config->mountpoint));
+        g_ptr_array_add(argv, NULL);
+}
+
 static void start_worker(Supervisor *s) {
         g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
         g_autofree char *fds = NULL;
@@ -472,13 +483,7 @@ static void start_worker(Supervisor *s) {
         fds = g_strdup_printf("--worker=%d,%d,%d", keep[0], keep[1], keep[2]);
         g_ptr_array_add(argv, g_strdup(s->config->exe));
         g_ptr_array_add(argv, g_strdup(fds));
-        if (s->config->syslog)
-                g_ptr_array_add(argv, g_strdup("--syslog"));
-        for (char **a = s->config->worker_args; a && *a; a++)
-                g_ptr_array_add(argv, g_strdup(*a));
-        g_ptr_array_add(argv, g_strdup("--"));
-        g_ptr_array_add(argv, g_strdup(s->config->mountpoint));
-        g_ptr_array_add(argv, NULL);
+        append_serving_args(argv, s->config);
 
         pid = fork();
         if (pid < 0) {
@@ -620,13 +625,7 @@ static void upgrade(Supervisor *s) {
         g_ptr_array_add(argv, g_strdup_printf("--lock-fd=%d", s->config->lock_fd));
         if (s->config->pidfile)
                 g_ptr_array_add(argv, g_strdup_printf("--pidfile=%s", s->config->pidfile));
-        if (s->config->syslog)
-                g_ptr_array_add(argv, g_strdup("--syslog"));
-        for (char **a = s->config->worker_args; a && *a; a++)
-                g_ptr_array_add(argv, g_strdup(*a));
-        g_ptr_array_add(argv, g_strdup("--"));
-        g_ptr_array_add(argv, g_strdup(s->config->mountpoint));
-        g_ptr_array_add(argv, NULL);
+        append_serving_args(argv, s->config);
         g_message("upgrading: replacing the supervisor with %s, then the worker", s->config->exe);
         for (int i = 0; i < 4; i++)
                 if (keep[i] >= 0)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -636,6 +637,30 @@ static void announce(const CapfsHost *host, const char *mountpoint, CapfsCpuView
                        "queues)");
 }
 
+/*
+ * Without FUSE_NOTIFY_RESEND nothing could give a request back that this worker read and then
+ * died with: it would hang its caller for good. Served through a clone of the connection, it is
+ * ended by the kernel instead (ECONNABORTED) when the clone's last fd goes with the process;
+ * the supervisor's fd keeps the connection. Kernels that can resend need the shared fd: closing
+ * a clone would end the requests before the supervisor could have them resent.
+ */
+static int serve_through_clone(Worker *w, GError **error) {
+        uint32_t original = (uint32_t) w->fuse_fd;
+        int clone = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+
+        if (clone < 0 || ioctl(clone, FUSE_DEV_IOC_CLONE, &original) < 0) {
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                            "cannot clone the FUSE connection (/dev/fuse, FUSE_DEV_IOC_CLONE): %s",
+                            g_strerror(errno));
+                if (clone >= 0)
+                        close(clone);
+                return -1;
+        }
+        close(w->fuse_fd);
+        w->fuse_fd = clone;
+        return 0;
+}
+
 static int open_fds(Worker *w, GError **error) {
         sigset_t stop_signals;
 
@@ -712,9 +737,11 @@ int worker_run(const WorkerConfig *config) {
         w.handover = handover;
         generation = handover_generation(handover);
         handles_set_generation(generation);
+        w.fair = kernel_can_resend() && !g_getenv("CAPFS_NO_FAIR_QUEUE");
+        if (!kernel_can_resend() && serve_through_clone(&w, &error) < 0)
+                goto out;
         if (open_fds(&w, &error) < 0)
                 goto out;
-        w.fair = kernel_can_resend() && !g_getenv("CAPFS_NO_FAIR_QUEUE");
         if (w.fair) {
                 w.proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (w.proc_fd < 0) {

@@ -83,7 +83,9 @@ names=()
 for ((i = 0; i < SOAK_CONTAINERS; i++)); do
         limit=$(((128 + 16 * i) * 1048576))
         cg_create "ct$i"
-        cg_create "ct$i/knob"
+        # Made by hand: cg_create would hand controllers down to it on cgroup2, and ct$i, holding
+        # the container's processes, may not do that.
+        mkdir "$(cg_host "$CTRL" "ct$i")/knob" || bail "cannot create $(cg_host "$CTRL" "ct$i")/knob"
         cg_limit_memory "ct$i" "$limit"
         start_reader "r$i" "ct$i" "$MNT/proc/meminfo" $((limit / 1024))
         start_writer "w$i" "ct$i" "$(cg_view "$CTRL" "ct$i/knob")/$KNOB"
