@@ -97,7 +97,12 @@ start_reader() {
         : >"$WORKDIR/errors-$name"
         CT_FUNCS="ct_reader ${CT_FUNCS:-}" run_in_ct "$cg" ct_reader "$file" "$expected" "$WORKDIR/stop-$name" \
                 "$WORKDIR/errors-$name" >"$WORKDIR/reader-$name" 2>&1 &
-        READER_PID[$name]=$!
+        remember_job "$name"
+}
+
+# remember_job NAME: the background job just started is NAME's, for stop_reader.
+remember_job() {
+        READER_PID[$1]=$!
 }
 
 # stop_reader NAME: ends the loop and waits for its totals (in $WORKDIR/reader-NAME).

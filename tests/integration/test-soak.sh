@@ -64,7 +64,7 @@ start_writer() {
         : >"$WORKDIR/errors-$name"
         CT_FUNCS="ct_writer" run_in_ct "$cg" ct_writer "$knob" "$WORKDIR/stop-$name" "$WORKDIR/errors-$name" \
                 >"$WORKDIR/reader-$name" 2>&1 &
-        READER_PID[$name]=$!
+        remember_job "$name"
 }
 
 fd_count() {
