@@ -27,6 +27,8 @@
 
 /* How often the control thread looks whether the inode journal needs compacting. */
 #define CONTROL_TICK_MS 1000
+/* How often, in ticks, it lets go of containers that have ended (each held a /proc file open). */
+#define CONTAINER_PRUNE_TICKS 10
 
 /*
  * What one container may have in the daemon at once. Requests are a hundred bytes or so (a
@@ -46,6 +48,7 @@ typedef struct Worker {
         Handover *handover;
         struct fuse_session *se;
         NodeTable *nodes;
+        CapfsHost *host;
         int fuse_fd;
         int control_fd;
         int signal_fd;
@@ -503,6 +506,7 @@ static bool control_message(Worker *w) {
 
 static gpointer control_thread(gpointer data) {
         Worker *w = data;
+        unsigned ticks = 0;
 
         for (;;) {
                 struct pollfd p[3] = {
@@ -525,8 +529,11 @@ static gpointer control_thread(gpointer data) {
                 }
                 if (p[0].revents && control_message(w))
                         break;
-                if (r == 0)
+                if (r == 0) {
                         handover_journal_compact(w->handover, w->nodes, false);
+                        if (++ticks % CONTAINER_PRUNE_TICKS == 0)
+                                capfs_container_cache_prune(w->host);
+                }
         }
         w->stop_requested = true;
         drain(w);
@@ -762,6 +769,7 @@ int worker_run(const WorkerConfig *config) {
         w.nodes = nodes;
         server.host = host;
         server.nodes = nodes;
+        w.host = host;
         clock_gettime(CLOCK_REALTIME, &server.started);
 
         fuse_opts = capfs_fuse_option_string(config->fuse_options);

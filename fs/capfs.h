@@ -52,6 +52,9 @@ typedef struct CapfsHost {
 
         GMutex init_cache_lock;
         GHashTable *init_by_pidns; /* "pid:[N]" -> host pid of that namespace's init */
+        /* "pid:[N]" -> what capfs_container_resolve() found for that namespace (container.c) */
+        GMutex container_cache_lock;
+        GHashTable *container_cache;
 } CapfsHost;
 
 /* The container a request comes from: the init of the caller's pid namespace and its cgroups. */
@@ -79,8 +82,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CapfsHost, capfs_host_free)
 
 const char *capfs_controller_name(CapfsController ctrl);
 
-/* Maps a caller's host pid to its container. */
+/*
+ * Maps a caller's host pid to its container. A container's pid namespace is remembered with
+ * its init's /proc/PID/cgroup held open: while that still reads the same, the container is the
+ * same, and a request costs one readlink and one read instead of a walk to the init.
+ */
 int capfs_container_resolve(CapfsHost *host, pid_t caller, CapfsContainer **ret);
+/* Lets go of remembered containers whose init is gone (each holds a file open). */
+void capfs_container_cache_prune(CapfsHost *host);
+size_t capfs_container_cache_size(CapfsHost *host);
 void capfs_container_free(CapfsContainer *ct);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CapfsContainer, capfs_container_free)
 

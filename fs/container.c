@@ -135,17 +135,14 @@ static char *container_root_of(const char *path, bool in_container) {
         return g_strdup(path);
 }
 
-static int read_cgroups(const CapfsHost *host, CapfsContainer *ct) {
-        g_autoptr(GString) buf = g_string_new(NULL);
+/* Fills ct->cgroup[] and ct->hierarchy_root from the text of /proc/INIT/cgroup. */
+static int parse_cgroups(const CapfsHost *host, CapfsContainer *ct, const char *text, size_t len) {
         g_autoptr(GHashTable) table = NULL;
         GHashTableIter iter;
         gpointer key, value;
         int r;
 
-        r = capfs_read_proc_pid(host, ct->init_pid, "cgroup", buf);
-        if (r < 0)
-                return r == -ENOENT ? -ESRCH : r;
-        r = capfs_parse_proc_cgroup(buf->str, buf->len, &table);
+        r = capfs_parse_proc_cgroup(text, len, &table);
         if (r < 0)
                 return r;
 
@@ -169,9 +166,182 @@ static int read_cgroups(const CapfsHost *host, CapfsContainer *ct) {
         return 0;
 }
 
-int capfs_container_resolve(CapfsHost *host, pid_t caller, CapfsContainer **ret) {
-        g_autoptr(CapfsContainer) ct = g_new0(CapfsContainer, 1);
+/* ---- containers seen before ---- */
+
+/*
+ * Larger than any /proc/PID/cgroup seen in practice (a dozen hierarchies with paths a few
+ * hundred bytes long); a longer one is simply not remembered.
+ */
+#define CGROUP_TEXT_MAX 8192
+/* Each holds a file open; beyond this many, forgotten ones are looked up again. */
+#define CONTAINER_CACHE_MAX 4096
+
+typedef struct CachedContainer {
+        /*
+         * /proc/INIT/cgroup, open. A /proc/PID file belongs to the process, not to the number:
+         * once the init is gone, reading it fails (ESRCH) even if the pid is used again. So a
+         * read that succeeds says the init, and with it the pid namespace, is the one we saw.
+         */
+        int cgroup_fd;
+        char *cgroup_text; /* what it read when the container was resolved */
+        size_t cgroup_len;
+        CapfsContainer *ct; /* caller_pid 0; never changed once cached */
+} CachedContainer;
+
+static void cached_container_clear(CachedContainer *cc) {
+        capfs_closep(&cc->cgroup_fd);
+        g_free(cc->cgroup_text);
+        capfs_container_free(cc->ct);
+}
+
+static void cached_container_unref(CachedContainer *cc) {
+        g_atomic_rc_box_release_full(cc, (GDestroyNotify) cached_container_clear);
+}
+
+GHashTable *capfs_container_cache_new(void) {
+        return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) cached_container_unref);
+}
+
+/* The current text of an open /proc/PID/cgroup; -ESRCH once its process is gone, -E2BIG if too long. */
+static ssize_t reread_cgroups(int fd, char *buf, size_t size) {
+        ssize_t n;
+
+        do
+                n = pread(fd, buf, size, 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        /* procfs gives the whole of a file this small in one read; a full buffer may not be all. */
+        if ((size_t) n == size)
+                return -E2BIG;
+        return n;
+}
+
+static CapfsContainer *container_copy(const CapfsContainer *from, pid_t caller) {
+        CapfsContainer *ct = g_new0(CapfsContainer, 1);
+
+        ct->init_pid = from->init_pid;
+        ct->host_pidns = from->host_pidns;
+        ct->init_start_ticks = from->init_start_ticks;
+        ct->caller_pid = caller;
+        for (CapfsController c = 0; c < _CAPFS_CTRL_MAX; c++)
+                ct->cgroup[c] = g_strdup(from->cgroup[c]);
+        if (from->hierarchy_root)
+                ct->hierarchy_root = g_hash_table_ref(from->hierarchy_root);
+        return ct;
+}
+
+static CachedContainer *cache_get(CapfsHost *host, const char *pidns) {
+        CachedContainer *cc;
+
+        g_mutex_lock(&host->container_cache_lock);
+        cc = g_hash_table_lookup(host->container_cache, pidns);
+        if (cc)
+                g_atomic_rc_box_acquire(cc);
+        g_mutex_unlock(&host->container_cache_lock);
+        return cc;
+}
+
+static void cache_drop(CapfsHost *host, const char *pidns, CachedContainer *cc) {
+        g_mutex_lock(&host->container_cache_lock);
+        if (g_hash_table_lookup(host->container_cache, pidns) == cc)
+                g_hash_table_remove(host->container_cache, pidns);
+        g_mutex_unlock(&host->container_cache_lock);
+}
+
+/* The container of @pidns as remembered, if its init still reads the same cgroups; else NULL. */
+static CapfsContainer *resolve_cached(CapfsHost *host, const char *pidns, pid_t caller) {
+        CachedContainer *cc = cache_get(host, pidns);
+        CapfsContainer *ct = NULL;
+        char text[CGROUP_TEXT_MAX];
+        ssize_t n;
+
+        if (!cc)
+                return NULL;
+        n = reread_cgroups(cc->cgroup_fd, text, sizeof(text));
+        if (n >= 0 && (size_t) n == cc->cgroup_len && memcmp(text, cc->cgroup_text, (size_t) n) == 0)
+                ct = container_copy(cc->ct, caller);
+        else
+                /* The init is gone or moved: look again. */
+                cache_drop(host, pidns, cc);
+        cached_container_unref(cc);
+        return ct;
+}
+
+/* Callers hold container_cache_lock. */
+static void cache_prune_locked(CapfsHost *host) {
+        GHashTableIter iter;
+        CachedContainer *cc;
+        char byte;
+
+        g_hash_table_iter_init(&iter, host->container_cache);
+        while (g_hash_table_iter_next(&iter, NULL, (gpointer *) &cc))
+                if (pread(cc->cgroup_fd, &byte, 1, 0) < 0)
+                        g_hash_table_iter_remove(&iter);
+}
+
+/*
+ * Remembers @ct, resolved from @text, the content of /proc/INIT/cgroup: only if a fresh open of
+ * that file still shows it, and the init still has the start time @ct was resolved with (so the
+ * file opened is the init's, not that of a process that took its pid since).
+ */
+static void cache_add(CapfsHost *host, const char *pidns, const CapfsContainer *ct, const char *text,
+                      size_t len) {
         g_autoptr(GString) stat = g_string_new(NULL);
+        char path[64], now[CGROUP_TEXT_MAX];
+        CapfsPidStat parsed;
+        CachedContainer *cc;
+        int fd;
+        ssize_t n;
+
+        snprintf(path, sizeof(path), "%d/cgroup", (int) ct->init_pid);
+        fd = openat(host->proc_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return;
+        n = reread_cgroups(fd, now, sizeof(now));
+        if (n < 0 || (size_t) n != len || memcmp(now, text, len) != 0 ||
+            capfs_read_proc_pid(host, ct->init_pid, "stat", stat) < 0 ||
+            capfs_parse_pid_stat(stat->str, stat->len, &parsed) < 0 || parsed.starttime != ct->init_start_ticks) {
+                close(fd);
+                return;
+        }
+
+        cc = g_atomic_rc_box_new0(CachedContainer);
+        cc->cgroup_fd = fd;
+        cc->cgroup_text = g_memdup2(text, len);
+        cc->cgroup_len = len;
+        cc->ct = container_copy(ct, 0);
+
+        g_mutex_lock(&host->container_cache_lock);
+        if (g_hash_table_size(host->container_cache) >= CONTAINER_CACHE_MAX) {
+                cache_prune_locked(host);
+                /* Still full of live containers: forget them all, the busy ones come back first. */
+                if (g_hash_table_size(host->container_cache) >= CONTAINER_CACHE_MAX)
+                        g_hash_table_remove_all(host->container_cache);
+        }
+        g_hash_table_replace(host->container_cache, g_strdup(pidns), cc);
+        g_mutex_unlock(&host->container_cache_lock);
+}
+
+void capfs_container_cache_prune(CapfsHost *host) {
+        g_mutex_lock(&host->container_cache_lock);
+        cache_prune_locked(host);
+        g_mutex_unlock(&host->container_cache_lock);
+}
+
+size_t capfs_container_cache_size(CapfsHost *host) {
+        size_t n;
+
+        g_mutex_lock(&host->container_cache_lock);
+        n = g_hash_table_size(host->container_cache);
+        g_mutex_unlock(&host->container_cache_lock);
+        return n;
+}
+
+int capfs_container_resolve(CapfsHost *host, pid_t caller, CapfsContainer **ret) {
+        g_autoptr(CapfsContainer) ct = NULL;
+        g_autoptr(GString) stat = g_string_new(NULL);
+        g_autoptr(GString) cgroups = g_string_new(NULL);
         CapfsPidStat init_stat;
         char pidns[64];
         int r;
@@ -182,13 +352,26 @@ int capfs_container_resolve(CapfsHost *host, pid_t caller, CapfsContainer **ret)
         if (r < 0)
                 return r;
 
+        /* The host's own processes are each their own "container" (their own cgroups): not remembered. */
+        if (!g_str_equal(pidns, host->own_pidns)) {
+                ct = resolve_cached(host, pidns, caller);
+                if (ct) {
+                        *ret = g_steal_pointer(&ct);
+                        return 0;
+                }
+        }
+
+        ct = g_new0(CapfsContainer, 1);
         ct->caller_pid = caller;
         ct->host_pidns = g_str_equal(pidns, host->own_pidns);
         ct->init_pid = ct->host_pidns ? caller : lookup_init(host, caller, pidns);
         if (ct->init_pid <= 0)
                 return -ESRCH;
 
-        r = read_cgroups(host, ct);
+        r = capfs_read_proc_pid(host, ct->init_pid, "cgroup", cgroups);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        r = parse_cgroups(host, ct, cgroups->str, cgroups->len);
         if (r < 0)
                 return r;
 
@@ -200,6 +383,8 @@ int capfs_container_resolve(CapfsHost *host, pid_t caller, CapfsContainer **ret)
                 return r;
         ct->init_start_ticks = init_stat.starttime;
 
+        if (!ct->host_pidns)
+                cache_add(host, pidns, ct, cgroups->str, cgroups->len);
         *ret = g_steal_pointer(&ct);
         return 0;
 }

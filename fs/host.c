@@ -53,6 +53,8 @@ CapfsHost *capfs_host_open(const char *root, CapfsCpuView cpu_view, GError **err
                 host->hierarchy_fd[c] = -1;
         g_mutex_init(&host->init_cache_lock);
         host->init_by_pidns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_mutex_init(&host->container_cache_lock);
+        host->container_cache = capfs_container_cache_new();
         host->cpu_view = cpu_view;
         host->clock_ticks = sysconf(_SC_CLK_TCK);
         if (host->clock_ticks <= 0)
@@ -99,5 +101,7 @@ void capfs_host_free(CapfsHost *host) {
         g_free(host->own_pidns);
         g_clear_pointer(&host->init_by_pidns, g_hash_table_unref);
         g_mutex_clear(&host->init_cache_lock);
+        g_clear_pointer(&host->container_cache, g_hash_table_unref);
+        g_mutex_clear(&host->container_cache_lock);
         g_free(host);
 }

@@ -20,6 +20,9 @@ static inline void capfs_closep(int *fd) {
 
 #define CAPFS_NO_LIMIT UINT64_MAX
 
+/* The table behind CapfsHost.container_cache. */
+GHashTable *capfs_container_cache_new(void);
+
 /* Reads a whole file relative to @dirfd into @out (replacing its content). Never blocks on FIFOs. */
 int capfs_read_file_at(int dirfd, const char *path, GString *out);
 /* The same for /proc/PID/NAME. */

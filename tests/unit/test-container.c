@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Host layout detection, caller -> container resolution, and the cgroup knob helpers. */
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 #include "fixture.h"
@@ -96,6 +97,115 @@ static void test_unknown_caller(void) {
         g_assert_cmpint(capfs_container_resolve(host, 0, &ct), ==, -ESRCH);
         g_assert_cmpint(capfs_container_resolve(host, -5, &ct), ==, -ESRCH);
         g_assert_null(ct);
+}
+
+/* ---- containers remembered between requests, on a scratch tree built by the test ---- */
+
+static void write_file(const char *root, const char *rel, const char *content);
+static char *scratch_host_tree(void);
+static void remove_tree(const char *root);
+
+/* Changes a file in place, as procfs content changes: an fd opened earlier reads the new text. */
+static void rewrite_in_place(const char *root, const char *rel, const char *content) {
+        g_autofree char *path = g_build_filename(root, rel, NULL);
+        FILE *f = fopen(path, "w");
+
+        g_assert_nonnull(f);
+        g_assert_cmpint(fputs(content, f), >=, 0);
+        g_assert_cmpint(fclose(f), ==, 0);
+}
+
+/* pid 500 is the init of pid namespace 77 and 501 a process in it; 600 is a host process. */
+static void scratch_container(const char *root) {
+        const char *stat_tail = " 0 0 0 0 0 0 0 0 0 0 0 0 0 20 0 1 0 4200 0 0 0\n";
+        g_autofree char *init_stat = g_strconcat("500 (systemd) S 1", stat_tail, NULL);
+        g_autofree char *member_stat = g_strconcat("501 (sh) S 500", stat_tail, NULL);
+        g_autofree char *ns500 = g_build_filename(root, "proc", "500", "ns", NULL);
+        g_autofree char *ns501 = g_build_filename(root, "proc", "501", "ns", NULL);
+        g_autofree char *link500 = g_build_filename(ns500, "pid", NULL);
+        g_autofree char *link501 = g_build_filename(ns501, "pid", NULL);
+        g_autofree char *ns600 = g_build_filename(root, "proc", "600", "ns", NULL);
+        g_autofree char *link600 = g_build_filename(ns600, "pid", NULL);
+        g_autofree char *host_stat = g_strconcat("600 (agent) S 1", stat_tail, NULL);
+
+        g_assert_cmpint(g_mkdir_with_parents(ns500, 0755), ==, 0);
+        g_assert_cmpint(g_mkdir_with_parents(ns501, 0755), ==, 0);
+        g_assert_cmpint(symlink("pid:[77]", link500), ==, 0);
+        g_assert_cmpint(symlink("pid:[77]", link501), ==, 0);
+        g_assert_cmpint(g_mkdir_with_parents(ns600, 0755), ==, 0);
+        g_assert_cmpint(symlink("pid:[1]", link600), ==, 0);
+        write_file(root, "proc/600/stat", host_stat);
+        write_file(root, "proc/600/cgroup", "4:memory:/agents\n0::/agents\n");
+        write_file(root, "proc/500/status", "Name:\tsystemd\nNSpid:\t500\t1\n");
+        write_file(root, "proc/501/status", "Name:\tsh\nNSpid:\t501\t2\n");
+        write_file(root, "proc/500/stat", init_stat);
+        write_file(root, "proc/501/stat", member_stat);
+        write_file(root, "proc/500/cgroup", "4:memory:/ctA\n0::/ctA/init.scope\n");
+        write_file(root, "sys/fs/cgroup/memory/ctA/memory.limit_in_bytes", "1048576\n");
+}
+
+static void test_cache_remembers(void) {
+        g_autofree char *root = scratch_host_tree();
+        g_autoptr(CapfsHost) host = NULL;
+        g_autoptr(CapfsContainer) first = NULL, again = NULL;
+        g_autofree char *status = NULL;
+
+        scratch_container(root);
+        host = fixture_host_at(root);
+        first = fixture_container(host, 501);
+        g_assert_cmpint(first->init_pid, ==, 500);
+        g_assert_cmpstr(first->cgroup[CAPFS_CTRL_MEMORY], ==, "/ctA");
+        g_assert_cmpstr(first->cgroup[CAPFS_CTRL_UNIFIED], ==, "/ctA");
+        g_assert_cmpuint(capfs_container_cache_size(host), ==, 1);
+
+        /* Without its status the init could not be found again: only the cache knows it now. */
+        status = g_build_filename(root, "proc", "500", "status", NULL);
+        g_assert_cmpint(unlink(status), ==, 0);
+        again = fixture_container(host, 501);
+        g_assert_cmpint(again->init_pid, ==, 500);
+        g_assert_cmpint(again->caller_pid, ==, 501);
+        g_assert_cmpuint(again->init_start_ticks, ==, 4200);
+        g_assert_cmpstr(again->cgroup[CAPFS_CTRL_MEMORY], ==, "/ctA");
+        g_assert_true(g_hash_table_contains(again->hierarchy_root, "memory"));
+
+        /* The host's processes are never remembered: each is in cgroups of its own. */
+        g_clear_pointer(&again, capfs_container_free);
+        again = fixture_container(host, 600);
+        g_assert_true(again->host_pidns);
+        g_assert_cmpstr(again->cgroup[CAPFS_CTRL_MEMORY], ==, "/agents");
+        g_assert_cmpuint(capfs_container_cache_size(host), ==, 1);
+        remove_tree(root);
+}
+
+static void test_cache_sees_moves(void) {
+        g_autofree char *root = scratch_host_tree();
+        g_autoptr(CapfsHost) host = NULL;
+        g_autoptr(CapfsContainer) before = NULL, after = NULL;
+        g_autofree char *status = NULL;
+        CapfsContainer *ct = NULL;
+
+        scratch_container(root);
+        host = fixture_host_at(root);
+        before = fixture_container(host, 501);
+        g_assert_cmpstr(before->cgroup[CAPFS_CTRL_MEMORY], ==, "/ctA");
+
+        /* The init moved: the remembered container is not used, even though it is still there. */
+        status = g_build_filename(root, "proc", "500", "status", NULL);
+        g_assert_cmpint(unlink(status), ==, 0);
+        rewrite_in_place(root, "proc/500/cgroup", "4:memory:/ctB\n0::/ctB/init.scope\n");
+        g_assert_cmpint(capfs_container_resolve(host, 501, &ct), ==, -ESRCH);
+        g_assert_null(ct);
+        g_assert_cmpuint(capfs_container_cache_size(host), ==, 0);
+
+        write_file(root, "proc/500/status", "Name:\tsystemd\nNSpid:\t500\t1\n");
+        after = fixture_container(host, 501);
+        g_assert_cmpstr(after->cgroup[CAPFS_CTRL_MEMORY], ==, "/ctB");
+        g_assert_cmpstr(after->cgroup[CAPFS_CTRL_UNIFIED], ==, "/ctB");
+        g_assert_cmpuint(capfs_container_cache_size(host), ==, 1);
+        /* Nothing is gone here: pruning keeps it. */
+        capfs_container_cache_prune(host);
+        g_assert_cmpuint(capfs_container_cache_size(host), ==, 1);
+        remove_tree(root);
 }
 
 /* ---- knob helpers, on a scratch tree built by the test ---- */
@@ -213,6 +323,8 @@ int main(int argc, char **argv) {
         g_test_add_func("/container/setns-member", test_container_setns_member);
         g_test_add_func("/container/v2", test_container_v2);
         g_test_add_func("/container/unknown-caller", test_unknown_caller);
+        g_test_add_func("/container/cache-remembers", test_cache_remembers);
+        g_test_add_func("/container/cache-sees-moves", test_cache_sees_moves);
         g_test_add_func("/cgroup/min-limit", test_min_limit);
         g_test_add_func("/cgroup/knob-paths", test_knob_paths_are_checked);
         g_test_add_func("/util/read-refuses-fifo", test_read_refuses_fifo);
