@@ -154,16 +154,22 @@ static int read_counter(const CapfsHost *host, const CapfsContainer *ct, CapfsCo
  *
  * v1 limits memory+swap together, so the swap left is memsw minus the memory limit. Both
  * are the lowest over the path, taken separately: a parent with memsw 768M over a child
- * with memory 256M lets the child fill 256M of memory and 512M of swap. @mem_total is
+ * with memory 256M lets the child fill 256M of memory and 512M of swap. v1's memory.stat
+ * (@v1_stat, NULL on v2) has both lowest values already. @mem_total is
  * the memory limit already capped at the host's RAM: an unset v1 limit is a huge number
  * on both knobs, and their difference would wrongly say "no swap".
  */
 static int container_swap_limit(const CapfsHost *host, const CapfsContainer *ct, const MemoryKnobs *knobs,
-                                uint64_t mem_total, uint64_t *ret, bool *accounted) {
+                                GHashTable *v1_stat, uint64_t mem_total, uint64_t *ret, bool *accounted) {
         uint64_t limit;
         int r;
 
-        r = capfs_cgroup_min_limit(host, ct, knobs->ctrl, knobs->swap_limit, &limit);
+        /* v1 shows swap in memory.stat ("total_swap") exactly when it accounts it. */
+        if (v1_stat && capfs_keyed_get(v1_stat, "total_swap", NULL) &&
+            capfs_keyed_get(v1_stat, "hierarchical_memsw_limit", &limit))
+                r = 0;
+        else
+                r = capfs_cgroup_min_limit(host, ct, knobs->ctrl, knobs->swap_limit, &limit);
         if (r == -ENOENT) {
                 *accounted = false;
                 return 0;
@@ -193,14 +199,7 @@ static int container_swap_usage(const CapfsHost *host, const CapfsContainer *ct,
         return 0;
 }
 
-static int read_memory_stat(const CapfsHost *host, const CapfsContainer *ct, const MemoryKnobs *knobs,
-                            CapfsMemory *mem) {
-        g_autoptr(GHashTable) stat = NULL;
-        int r;
-
-        r = capfs_cgroup_read_keyed(host, ct, knobs->ctrl, "memory.stat", &stat);
-        if (r < 0)
-                return r;
+static int memory_stat_fill(GHashTable *stat, const MemoryKnobs *knobs, CapfsMemory *mem) {
         if (!capfs_keyed_get(stat, knobs->cache_key, NULL))
                 return -EINVAL;
 
@@ -240,6 +239,7 @@ int capfs_container_memory(const CapfsHost *host, const CapfsContainer *ct, GHas
         const MemoryKnobs *knobs = capfs_host_is_v2(host) ? &v2_knobs : &v1_knobs;
         const char *cgpath = ct->cgroup[knobs->ctrl];
         g_autofree char *charged_path = NULL;
+        g_autoptr(GHashTable) v1_stat = NULL, charged_stat = NULL;
         CapfsContainer charged;
         CapfsMemory mem = {0};
         HostMemory h;
@@ -258,12 +258,23 @@ int capfs_container_memory(const CapfsHost *host, const CapfsContainer *ct, GHas
                 return 0;
         }
 
-        r = capfs_cgroup_min_limit(host, ct, knobs->ctrl, knobs->limit, &mem_limit);
-        if (r < 0)
-                return r;
+        /*
+         * v1's memory.stat has the lowest limits over the path (hierarchical_*_limit), so one
+         * read replaces one per level; a tree without them is walked.
+         */
+        if (knobs == &v1_knobs) {
+                r = capfs_cgroup_read_keyed(host, ct, knobs->ctrl, "memory.stat", &v1_stat);
+                if (r < 0)
+                        return r;
+        }
+        if (!v1_stat || !capfs_keyed_get(v1_stat, "hierarchical_memory_limit", &mem_limit)) {
+                r = capfs_cgroup_min_limit(host, ct, knobs->ctrl, knobs->limit, &mem_limit);
+                if (r < 0)
+                        return r;
+        }
         mem.total = MIN(mem_limit, h.total);
 
-        r = container_swap_limit(host, ct, knobs, mem.total, &swap_limit, &swap_accounted);
+        r = container_swap_limit(host, ct, knobs, v1_stat, mem.total, &swap_limit, &swap_accounted);
         if (r < 0)
                 return r;
         mem.swap_total = swap_accounted ? MIN(swap_limit, h.swap_total) : h.swap_total;
@@ -288,7 +299,14 @@ int capfs_container_memory(const CapfsHost *host, const CapfsContainer *ct, GHas
         r = read_counter(host, &charged, knobs->ctrl, knobs->usage, &usage);
         if (r < 0)
                 return r;
-        r = read_memory_stat(host, &charged, knobs, &mem);
+        if (v1_stat && g_str_equal(charged_path, cgpath))
+                charged_stat = g_hash_table_ref(v1_stat);
+        else {
+                r = capfs_cgroup_read_keyed(host, &charged, knobs->ctrl, "memory.stat", &charged_stat);
+                if (r < 0)
+                        return r;
+        }
+        r = memory_stat_fill(charged_stat, knobs, &mem);
         if (r < 0)
                 return r;
         if (knobs == &v1_knobs) {
