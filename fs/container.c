@@ -199,7 +199,8 @@ static void cached_container_unref(CachedContainer *cc) {
 }
 
 GHashTable *capfs_container_cache_new(void) {
-        return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) cached_container_unref);
+        return g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                     (GDestroyNotify) cached_container_unref);
 }
 
 /* The current text of an open /proc/PID/cgroup; -ESRCH once its process is gone, -E2BIG if too long. */
@@ -301,7 +302,8 @@ static void cache_add(CapfsHost *host, const char *pidns, const CapfsContainer *
         n = reread_cgroups(fd, now, sizeof(now));
         if (n < 0 || (size_t) n != len || memcmp(now, text, len) != 0 ||
             capfs_read_proc_pid(host, ct->init_pid, "stat", stat) < 0 ||
-            capfs_parse_pid_stat(stat->str, stat->len, &parsed) < 0 || parsed.starttime != ct->init_start_ticks) {
+            capfs_parse_pid_stat(stat->str, stat->len, &parsed) < 0 ||
+            parsed.starttime != ct->init_start_ticks) {
                 close(fd);
                 return;
         }
