@@ -150,6 +150,23 @@ int fair_queue_push(FairQueue *q, FairRequest *r) {
         return 0;
 }
 
+bool fair_queue_admit(FairQueue *q, uint64_t key) {
+        Flow *f;
+
+        if (key == FAIR_KEY_CONNECTION)
+                return !q->connection->head;
+        f = g_hash_table_lookup(q->flows, &key);
+        if (f && (f->head || f->running >= q->per_key_running))
+                return false;
+        if (!f) {
+                f = g_new0(Flow, 1);
+                f->key = key;
+                g_hash_table_insert(q->flows, &f->key, f);
+        }
+        f->running++;
+        return true;
+}
+
 FairRequest *fair_queue_pop(FairQueue *q) {
         FairRequest *r;
         Flow *f;

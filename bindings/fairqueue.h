@@ -11,6 +11,7 @@
 #pragma once
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FairQueue, fair_queue_free)
 
 /* Takes @r (0), or leaves it to the caller (-EAGAIN) when its container or the queue is full. */
 int fair_queue_push(FairQueue *q, FairRequest *r);
+/*
+ * Whether a request of @key just read may be served at once rather than queued: nothing of its
+ * container waits and it has fewer than per_key_running being served. Counts it as served when
+ * true (fair_queue_done() ends that). The connection's requests always may.
+ */
+bool fair_queue_admit(FairQueue *q, uint64_t key);
 /*
  * The oldest request of the connection, else of the next container in turn that has fewer than
  * per_key_running requests being served; NULL when there is none. The caller serves it and then

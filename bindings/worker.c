@@ -53,6 +53,7 @@ typedef struct Worker {
         int control_fd;
         int signal_fd;
         int wake_fd; /* readable once the worker stops reading: wakes threads in poll() */
+        int kick_fd; /* a queued request may be served: the thread in poll() goes to look */
         int quit_fd; /* readable once the session ended on its own: ends the control thread */
 
         GMutex lock;
@@ -62,19 +63,25 @@ typedef struct Worker {
         unsigned readers; /* threads between their check of `stopping` and the end of their read */
         unsigned busy; /* requests read and not finished */
         bool stop_requested;
+        bool loop_ended; /* libfuse's loop returned: nothing is read or served any more */
 
         /*
-         * Fair mode: one intake thread reads every request into per-container queues and the
-         * libfuse threads take them from there (fair_queue_pop) rather than from the kernel.
-         * Only where the kernel can resend what a dead worker had read (FUSE_NOTIFY_RESEND):
-         * requests in these queues are in no hand-over slot.
+         * Fair mode: the thread that reads a request serves it, unless its container already has
+         * FAIR_PER_CONTAINER_RUNNING requests in service; then it waits in the container's queue
+         * and the thread goes back to reading. A thread that finishes a request serves the next
+         * queued one that may go. Only where the kernel can resend what a dead worker had read
+         * (FUSE_NOTIFY_RESEND): requests in these queues are in no hand-over slot.
          */
         bool fair;
         FairQueue *queue;
-        GCond queued; /* a request was queued, or a container may have another served */
-        bool intake_running;
-        int intake_errno; /* why the intake stopped reading, for the threads to return */
+        unsigned refused;
         int proc_fd;
+
+        /*
+         * One thread at a time waits for the kernel: a request wakes one thread, not every idle
+         * one (poll() would wake them all, and all but one would find nothing to read).
+         */
+        GMutex read_lock;
 
         /* The connection's FUSE_INIT, while this worker (the first) answers it. */
         uint64_t init_unique;
@@ -94,8 +101,8 @@ typedef struct WorkerThread {
         Worker *worker;
         int slot;
         bool busy;
-        bool from_queue;
-        uint64_t key; /* the container of the request taken from the queue */
+        bool counted; /* the request counts against its container's share (fair mode) */
+        uint64_t key; /* its container */
 } WorkerThread;
 
 /* libfuse hands the custom I/O hooks the session's userdata (the CapfsServer), not ours. */
@@ -107,21 +114,37 @@ static void finish_request(Worker *w, WorkerThread *t) {
         g_mutex_lock(&w->lock);
         t->busy = false;
         w->busy--;
-        if (t->from_queue) {
-                t->from_queue = false;
+        if (t->counted) {
+                t->counted = false;
                 fair_queue_done(w->queue, t->key);
-                g_cond_signal(&w->queued);
         }
         if (w->stopping)
                 g_cond_broadcast(&w->changed);
         g_mutex_unlock(&w->lock);
 }
 
+static void kick(Worker *w) {
+        uint64_t one = 1;
+
+        if (write(w->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+                g_warning("cannot wake the reading thread: %s", g_strerror(errno));
+}
+
 /* libfuse ends surplus idle threads right after a request, without reading again. */
 static void thread_state_free(void *data) {
         WorkerThread *t = data;
+        Worker *w = t->worker;
+        bool waiting;
 
-        finish_request(t->worker, t);
+        finish_request(w, t);
+        /* A request its finished one held back may go now, and this thread will not take it. */
+        if (w->queue) {
+                g_mutex_lock(&w->lock);
+                waiting = fair_queue_length(w->queue) > 0;
+                g_mutex_unlock(&w->lock);
+                if (waiting)
+                        kick(w);
+        }
         g_free(t);
 }
 
@@ -193,147 +216,52 @@ static bool accept_request(Worker *w, WorkerThread *t, const void *buf, size_t l
         return true;
 }
 
-/* One request into @buf: > 0 its length, 0 to look at `stopping` again, -1 with errno. */
+/* One request into @buf: > 0 its length, 0 to look at `stopping` and the queues again, -1 with errno. */
 static ssize_t read_request(Worker *w, int fd, void *buf, size_t len) {
-        struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = w->wake_fd, .events = POLLIN}};
+        struct pollfd p[3] = {{.fd = fd, .events = POLLIN},
+                              {.fd = w->wake_fd, .events = POLLIN},
+                              {.fd = w->kick_fd, .events = POLLIN}};
+        uint64_t kicks;
         ssize_t n;
 
-        if (poll(p, 2, -1) < 0)
+        if (poll(p, 3, -1) < 0)
                 return errno == EINTR ? 0 : -1;
         if (p[1].revents)
                 return 0;
-        /* The fd is non-blocking: another thread may have taken the request poll() saw. */
+        if (p[2].revents) {
+                if (read(w->kick_fd, &kicks, sizeof(kicks)) < 0 && errno != EAGAIN)
+                        return -1;
+                return 0;
+        }
+        /* The fd is non-blocking: a dead worker's requests being resent may race us to it. */
         n = read(fd, buf, len);
         if (n < 0 && (errno == EAGAIN || errno == EINTR || errno == ENOENT))
                 return 0;
         return n;
 }
 
-/* Fair mode: the next request from the queues, waiting for one. */
-static ssize_t read_queued(Worker *w, WorkerThread *t, void *buf, size_t len) {
-        for (;;) {
-                g_autoptr(FairRequest) r = NULL;
+/* libfuse cancels its threads in poll() when the session ends: the next one must still get to go. */
+static void cancelled_in_read(void *data) {
+        Worker *w = data;
 
-                g_mutex_lock(&w->lock);
-                while (!w->exiting && !(r = fair_queue_pop(w->queue))) {
-                        if (!w->intake_running && w->intake_errno && fair_queue_length(w->queue) == 0) {
-                                int e = w->intake_errno;
-                                g_mutex_unlock(&w->lock);
-                                errno = e;
-                                return -1;
-                        }
-                        g_cond_wait(&w->queued, &w->lock);
-                }
-                if (!r) {
-                        g_mutex_unlock(&w->lock);
-                        errno = EINTR;
-                        return -1;
-                }
-                w->busy++;
-                t->busy = true;
-                t->from_queue = true;
-                t->key = r->key;
-                g_mutex_unlock(&w->lock);
-
-                if (r->len > len) {
-                        /* Cannot happen with INTAKE_BUFFER_SIZE as large as libfuse's buffer. */
-                        g_warning("a %zu-byte request does not fit libfuse's %zu-byte buffer", r->len, len);
-                        finish_request(w, t);
-                        continue;
-                }
-                memcpy(buf, r->data, r->len);
-                if (r->len < sizeof(struct fuse_in_header) || accept_request(w, t, buf, r->len))
-                        return (ssize_t) r->len;
-                finish_request(w, t);
-        }
+        g_mutex_unlock(&w->read_lock);
+        g_mutex_lock(&w->lock);
+        w->readers--;
+        g_cond_broadcast(&w->changed);
+        g_mutex_unlock(&w->lock);
 }
 
-static ssize_t io_read(int fd, void *buf, size_t len, void *userdata) {
-        Worker *w = the_worker;
-        WorkerThread *t = thread_state(w);
-
-        /* Back here, the thread is done with its previous request. */
-        finish_request(w, t);
-        if (w->fair)
-                return read_queued(w, t, buf, len);
-        for (;;) {
-                ssize_t n;
-                int saved;
-
-                g_mutex_lock(&w->lock);
-                while (w->stopping && !w->exiting)
-                        g_cond_wait(&w->changed, &w->lock);
-                if (w->exiting) {
-                        g_mutex_unlock(&w->lock);
-                        errno = EINTR;
-                        return -1;
-                }
-                w->readers++;
-                g_mutex_unlock(&w->lock);
-
-                n = read_request(w, fd, buf, len);
-                saved = errno;
-
-                g_mutex_lock(&w->lock);
-                w->readers--;
-                if (n > 0) {
-                        w->busy++;
-                        t->busy = true;
-                }
-                if (w->stopping)
-                        g_cond_broadcast(&w->changed);
-                g_mutex_unlock(&w->lock);
-
-                if (n < 0) {
-                        errno = saved;
-                        return -1;
-                }
-                if (n == 0)
-                        continue;
-                if ((size_t) n < sizeof(struct fuse_in_header) || accept_request(w, t, buf, (size_t) n))
-                        return n;
-                finish_request(w, t);
-        }
-}
-
-static ssize_t replay_reply(Worker *w, const struct iovec *iov, int count) {
-        uint8_t reply[HANDOVER_INIT_MAX] = {0};
-        size_t recorded_len, len = flatten(iov, count, reply, sizeof(reply));
-        const void *recorded = handover_init_reply(w->handover, &recorded_len);
-        const struct fuse_out_header *out = (const struct fuse_out_header *) reply;
-
-        w->replay_answered = out->error == 0;
-        w->replay_same = len == recorded_len && memcmp(reply, recorded, len) == 0;
-        return (ssize_t) iov_total(iov, count);
-}
-
-static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata) {
-        Worker *w = the_worker;
-        const struct fuse_out_header *out = iov[0].iov_base;
-        uint64_t unique = out->unique;
+/* Reads as the one thread that waits for the kernel; the caller counted itself in w->readers. */
+static ssize_t read_alone(Worker *w, int fd, void *buf, size_t len) {
         ssize_t n;
 
-        /* Our answer to the replayed FUSE_INIT: the kernel had its answer long ago. */
-        if (w->replaying)
-                return replay_reply(w, iov, count);
-        if (unique != 0 && unique == w->init_unique) {
-                uint8_t reply[HANDOVER_INIT_MAX];
-                size_t len = flatten(iov, count, reply, sizeof(reply));
-
-                /* Recorded before the kernel sees it: a worker that takes over must find it. */
-                handover_record_init(w->handover, w->init_request, w->init_request_len, reply, len);
-                w->init_unique = 0;
-        }
-        n = writev(fd, iov, count);
-        if (unique != 0) {
-                int saved = errno;
-                handover_slot_clear(w->handover, thread_state(w)->slot, unique);
-                errno = saved;
-        }
+        g_mutex_lock(&w->read_lock);
+        pthread_cleanup_push(cancelled_in_read, w);
+        n = read_request(w, fd, buf, len);
+        pthread_cleanup_pop(0);
+        g_mutex_unlock(&w->read_lock);
         return n;
 }
-
-/* ---------------------------------------------------------------- fair mode: the intake */
 
 /* Linux 6.9 brought FUSE_NOTIFY_RESEND; without it a dead worker's queued requests would hang. */
 static bool kernel_can_resend(void) {
@@ -378,64 +306,153 @@ static void answer_error(Worker *w, uint64_t unique, int error) {
                 g_warning("cannot answer request %" PRIu64 ": %s", unique, g_strerror(errno));
 }
 
-static void intake_stopped(Worker *w, int error) {
-        g_mutex_lock(&w->lock);
-        w->intake_running = false;
-        w->intake_errno = error;
-        g_cond_broadcast(&w->queued);
-        g_cond_broadcast(&w->changed);
-        g_mutex_unlock(&w->lock);
+/*
+ * Fair mode: whether the request just read in @buf is this thread's to serve now (true, counted
+ * against its container) or waits in its container's queue (false; answered EAGAIN when that is
+ * full). Called with w->lock held.
+ */
+static bool admit_or_queue(Worker *w, WorkerThread *t, uint64_t key, const void *buf, size_t len) {
+        const struct fuse_in_header *in = buf;
+        FairRequest *r;
+
+        if (fair_queue_admit(w->queue, key)) {
+                t->counted = true;
+                t->key = key;
+                return true;
+        }
+        r = fair_request_new(key, buf, len);
+        if (fair_queue_push(w->queue, r) == 0)
+                return false;
+        /* Its container has too much waiting: it is the one kept waiting. */
+        if (w->refused++ % 10000 == 0)
+                g_warning("a container (pid namespace %" PRIu64 ") has over %u bytes of requests waiting; "
+                          "refusing its new ones with EAGAIN (%u so far)",
+                          key, FAIR_PER_CONTAINER_BYTES, w->refused);
+        answer_error(w, in->unique, EAGAIN);
+        fair_request_free(r);
+        return false;
 }
 
-static gpointer intake_thread(gpointer data) {
-        Worker *w = data;
-        g_autofree uint8_t *buf = g_malloc(INTAKE_BUFFER_SIZE);
-        unsigned refused = 0;
+/* Fair mode: a queued request that may be served now, into @buf; called with w->lock held. */
+static ssize_t take_queued(Worker *w, WorkerThread *t, void *buf, size_t len) {
+        g_autoptr(FairRequest) r = fair_queue_pop(w->queue);
 
-        for (;;) {
-                const struct fuse_in_header *in = (const struct fuse_in_header *) buf;
-                FairRequest *r;
-                ssize_t n;
-                int ret;
-
-                g_mutex_lock(&w->lock);
-                if (w->stopping || w->exiting) {
-                        g_mutex_unlock(&w->lock);
-                        intake_stopped(w, 0);
-                        break;
-                }
-                g_mutex_unlock(&w->lock);
-
-                n = read_request(w, w->fuse_fd, buf, INTAKE_BUFFER_SIZE);
-                if (n == 0)
-                        continue;
-                if (n < 0) {
-                        /* ENODEV: unmounted; the threads end the session as libfuse would. */
-                        intake_stopped(w, errno);
-                        break;
-                }
-                if ((size_t) n < sizeof(*in)) {
-                        g_warning("a %zd-byte request from the kernel, shorter than its header", n);
-                        continue;
-                }
-                r = fair_request_new(request_key(w, in), buf, (size_t) n);
-                g_mutex_lock(&w->lock);
-                ret = fair_queue_push(w->queue, r);
-                if (ret == 0)
-                        g_cond_signal(&w->queued);
-                g_mutex_unlock(&w->lock);
-                if (ret < 0) {
-                        /* Its container has too much waiting: it is the one kept waiting. */
-                        if (refused++ % 10000 == 0)
-                                g_warning("a container (pid namespace %" PRIu64
-                                          ") has over %u bytes of requests "
-                                          "waiting; refusing its new ones with EAGAIN (%u so far)",
-                                          r->key, FAIR_PER_CONTAINER_BYTES, refused);
-                        answer_error(w, in->unique, EAGAIN);
-                        fair_request_free(r);
-                }
+        if (!r)
+                return 0;
+        w->busy++;
+        t->busy = true;
+        t->counted = true;
+        t->key = r->key;
+        if (r->len > len) {
+                /* Cannot happen: libfuse's buffer holds the largest request the kernel sends. */
+                g_warning("a %zu-byte request does not fit libfuse's %zu-byte buffer", r->len, len);
+                return -1;
         }
-        return NULL;
+        memcpy(buf, r->data, r->len);
+        return (ssize_t) r->len;
+}
+
+static ssize_t io_read(int fd, void *buf, size_t len, void *userdata) {
+        Worker *w = the_worker;
+        WorkerThread *t = thread_state(w);
+
+        /* Back here, the thread is done with its previous request. */
+        finish_request(w, t);
+        for (;;) {
+                uint64_t key = FAIR_KEY_CONNECTION;
+                ssize_t n;
+                int saved;
+                bool serve;
+
+                g_mutex_lock(&w->lock);
+                if (w->exiting) {
+                        g_mutex_unlock(&w->lock);
+                        errno = EINTR;
+                        return -1;
+                }
+                /* What waits in the queues goes first, also while the worker drains. */
+                n = w->fair ? take_queued(w, t, buf, len) : 0;
+                if (n != 0) {
+                        g_mutex_unlock(&w->lock);
+                        if (n > 0 && ((size_t) n < sizeof(struct fuse_in_header) ||
+                                      accept_request(w, t, buf, (size_t) n)))
+                                return n;
+                        finish_request(w, t);
+                        continue;
+                }
+                if (w->stopping) {
+                        g_cond_wait(&w->changed, &w->lock);
+                        g_mutex_unlock(&w->lock);
+                        continue;
+                }
+                w->readers++;
+                g_mutex_unlock(&w->lock);
+
+                n = read_alone(w, fd, buf, len);
+                saved = errno;
+                if (n >= (ssize_t) sizeof(struct fuse_in_header) && w->fair)
+                        key = request_key(w, buf);
+
+                g_mutex_lock(&w->lock);
+                w->readers--;
+                serve = n > 0;
+                if (serve && w->fair && n >= (ssize_t) sizeof(struct fuse_in_header))
+                        serve = admit_or_queue(w, t, key, buf, (size_t) n);
+                if (serve) {
+                        w->busy++;
+                        t->busy = true;
+                }
+                if (w->stopping)
+                        g_cond_broadcast(&w->changed);
+                g_mutex_unlock(&w->lock);
+
+                if (n < 0) {
+                        errno = saved;
+                        return -1;
+                }
+                if (!serve)
+                        continue;
+                if ((size_t) n < sizeof(struct fuse_in_header) || accept_request(w, t, buf, (size_t) n))
+                        return n;
+                finish_request(w, t);
+        }
+}
+
+static ssize_t replay_reply(Worker *w, const struct iovec *iov, int count) {
+        uint8_t reply[HANDOVER_INIT_MAX] = {0};
+        size_t recorded_len, len = flatten(iov, count, reply, sizeof(reply));
+        const void *recorded = handover_init_reply(w->handover, &recorded_len);
+        const struct fuse_out_header *out = (const struct fuse_out_header *) reply;
+
+        w->replay_answered = out->error == 0;
+        w->replay_same = len == recorded_len && memcmp(reply, recorded, len) == 0;
+        return (ssize_t) iov_total(iov, count);
+}
+
+static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata) {
+        Worker *w = the_worker;
+        const struct fuse_out_header *out = iov[0].iov_base;
+        uint64_t unique = out->unique;
+        ssize_t n;
+
+        /* Our answer to the replayed FUSE_INIT: the kernel had its answer long ago. */
+        if (w->replaying)
+                return replay_reply(w, iov, count);
+        if (unique != 0 && unique == w->init_unique) {
+                uint8_t reply[HANDOVER_INIT_MAX];
+                size_t len = flatten(iov, count, reply, sizeof(reply));
+
+                /* Recorded before the kernel sees it: a worker that takes over must find it. */
+                handover_record_init(w->handover, w->init_request, w->init_request_len, reply, len);
+                w->init_unique = 0;
+        }
+        n = writev(fd, iov, count);
+        if (unique != 0) {
+                int saved = errno;
+                handover_slot_clear(w->handover, thread_state(w)->slot, unique);
+                errno = saved;
+        }
+        return n;
 }
 
 static const struct fuse_custom_io worker_io = {
@@ -475,19 +492,23 @@ static void drain(Worker *w) {
         w->stopping = true;
         if (write(w->wake_fd, &one, sizeof(one)) < 0)
                 g_warning("cannot wake the reading threads: %s", g_strerror(errno));
-        /* In fair mode, what the intake queued is served before the worker goes. */
-        while (w->readers > 0 || w->busy > 0 || w->intake_running ||
-               (w->queue && fair_queue_length(w->queue) > 0))
+        /* In fair mode, what waits in the queues is served before the worker goes. */
+        while (!w->loop_ended &&
+               (w->readers > 0 || w->busy > 0 || (w->queue && fair_queue_length(w->queue) > 0)))
                 g_cond_wait(&w->changed, &w->lock);
         g_mutex_unlock(&w->lock);
 }
 
 static void end_session(Worker *w) {
+        uint64_t one = 1;
+
         g_mutex_lock(&w->lock);
         w->exiting = true;
         fuse_session_exit(w->se);
         g_cond_broadcast(&w->changed);
-        g_cond_broadcast(&w->queued);
+        /* The thread in poll() returns and sees it. */
+        if (write(w->wake_fd, &one, sizeof(one)) < 0)
+                g_warning("cannot wake the reading thread: %s", g_strerror(errno));
         g_mutex_unlock(&w->lock);
 }
 
@@ -677,13 +698,14 @@ static int open_fds(Worker *w, GError **error) {
         sigaddset(&stop_signals, SIGHUP);
         w->signal_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
         w->wake_fd = eventfd(0, EFD_CLOEXEC);
+        w->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         w->quit_fd = eventfd(0, EFD_CLOEXEC);
-        if (w->signal_fd < 0 || w->wake_fd < 0 || w->quit_fd < 0) {
+        if (w->signal_fd < 0 || w->wake_fd < 0 || w->kick_fd < 0 || w->quit_fd < 0) {
                 g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
                             "cannot create the worker's event fds: %s", g_strerror(errno));
                 return -1;
         }
-        /* Threads poll() before they read, and must not block when another one was faster. */
+        /* The reading thread poll()s first: it must wake for a stop, and never block in read(). */
         if (fcntl(w->fuse_fd, F_SETFL, fcntl(w->fuse_fd, F_GETFL) | O_NONBLOCK) < 0) {
                 g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
                             "cannot make the FUSE fd %d non-blocking: %s", w->fuse_fd, g_strerror(errno));
@@ -714,9 +736,10 @@ int worker_run(const WorkerConfig *config) {
                     .control_fd = config->control_fd,
                     .signal_fd = -1,
                     .wake_fd = -1,
+                    .kick_fd = -1,
                     .quit_fd = -1,
                     .proc_fd = -1};
-        GThread *sampler_th = NULL, *control_th = NULL, *intake_th = NULL;
+        GThread *sampler_th = NULL, *control_th = NULL;
         sigset_t blocked;
         uint32_t generation;
         uint64_t one = 1;
@@ -734,7 +757,7 @@ int worker_run(const WorkerConfig *config) {
 
         g_mutex_init(&w.lock);
         g_cond_init(&w.changed);
-        g_cond_init(&w.queued);
+        g_mutex_init(&w.read_lock);
         pthread_key_create(&w.thread_key, thread_state_free);
         the_worker = &w;
 
@@ -810,10 +833,6 @@ int worker_run(const WorkerConfig *config) {
         g_cond_init(&sampler.wake);
         sampler_th = g_thread_new("capfs-loadavg", sampler_thread, &sampler);
         control_th = g_thread_new("capfs-control", control_thread, &w);
-        if (w.fair) {
-                w.intake_running = true;
-                intake_th = g_thread_new("capfs-intake", intake_thread, &w);
-        }
 
         loop_config = fuse_loop_cfg_create();
         /* One shared file: requests read on a clone die with the clone when this process does. */
@@ -822,17 +841,14 @@ int worker_run(const WorkerConfig *config) {
         fuse_loop_cfg_set_max_threads(loop_config, 64);
         r = fuse_session_loop_mt(w.se, loop_config);
         fuse_loop_cfg_destroy(loop_config);
+        g_mutex_lock(&w.lock);
+        w.loop_ended = true;
+        g_cond_broadcast(&w.changed);
+        g_mutex_unlock(&w.lock);
 
         if (write(w.quit_fd, &one, sizeof(one)) < 0)
                 g_warning("cannot stop the control thread: %s", g_strerror(errno));
         g_thread_join(control_th);
-        if (intake_th) {
-                /* Ended by the drain or by the unmount already, unless the loop failed on its own. */
-                end_session(&w);
-                if (write(w.wake_fd, &one, sizeof(one)) < 0)
-                        g_warning("cannot stop the intake thread: %s", g_strerror(errno));
-                g_thread_join(intake_th);
-        }
         sampler_stop(&sampler, sampler_th);
         g_mutex_clear(&sampler.lock);
         g_cond_clear(&sampler.wake);
@@ -853,6 +869,7 @@ out:
                 close_fd(&w.fuse_fd);
         close_fd(&w.signal_fd);
         close_fd(&w.wake_fd);
+        close_fd(&w.kick_fd);
         close_fd(&w.quit_fd);
         close_fd(&w.control_fd);
         close_fd(&w.proc_fd);
@@ -869,6 +886,6 @@ out:
         pthread_key_delete(w.thread_key);
         g_mutex_clear(&w.lock);
         g_cond_clear(&w.changed);
-        g_cond_clear(&w.queued);
+        g_mutex_clear(&w.read_lock);
         return status;
 }

@@ -70,6 +70,10 @@ start_writer() {
 fd_count() {
         find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
 }
+# A worker remembers each container it served with the container init's /proc/PID/cgroup open.
+container_fd_count() {
+        find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -lname '/proc/*/cgroup' 2>/dev/null | wc -l
+}
 rss_kb() {
         awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"
 }
@@ -116,13 +120,14 @@ for name in "${names[@]}"; do
         stop_reader "$name"
 done
 last_worker=$(worker_of "$MNT")
-worker_fds_last=$(fd_count "$last_worker")
+worker_container_fds=$(container_fd_count "$last_worker")
+worker_fds_last=$(($(fd_count "$last_worker") - worker_container_fds))
 sup_fds_after=$(fd_count "$supervisor")
 sup_rss_after=$(rss_kb "$supervisor")
 
 diag "$SOAK_SECONDS s, $SOAK_CONTAINERS containers: $kills SIGKILLs, $reloads reloads"
 diag "supervisor: fds $sup_fds_before -> $sup_fds_after, RSS $sup_rss_before -> $sup_rss_after kB;" \
-        "workers: fds $worker_fds_first (first) / $worker_fds_last (last), RSS before each replacement: ${worker_rss[*]} kB"
+        "workers: fds $worker_fds_first (first) / $worker_fds_last (last, and $worker_container_fds of containers), RSS before each replacement: ${worker_rss[*]} kB"
 assert_eq "every worker was replaced within 20 s" 0 "$failed_replacements"
 check "the supervisor is still running" not pid_gone "$supervisor"
 assert_eq "the mount is the same mount" "$mount_before" "$(mount_id "$MNT")"
@@ -139,7 +144,11 @@ for ((i = 0; i < SOAK_CONTAINERS; i++)); do
 done
 diag "reads: $total_reads, writes read back: $total_writes"
 assert_eq "the supervisor's fds: as many at the end as at the start" "$sup_fds_before" "$sup_fds_after"
-assert_eq "the last worker has as many fds as the first" "$worker_fds_first" "$worker_fds_last"
+assert_eq "the last worker has as many fds as the first, besides those of the containers it knows" \
+        "$worker_fds_first" "$worker_fds_last"
+# Each reader and writer has a pid namespace of its own: one container each.
+check "the last worker holds at most one file per container ($worker_container_fds)" \
+        test "$worker_container_fds" -le $((2 * SOAK_CONTAINERS))
 # A leak in the supervisor grows with every replacement: a few hundred kB of slack is noise.
 growth=$((sup_rss_after - sup_rss_before))
 assert_lt "the supervisor's RSS grew by less than 1 MiB" 1024 $((growth > 0 ? growth : 0))

@@ -189,6 +189,39 @@ static void test_running_bound(void) {
 }
 
 /* Freeing a queue with requests in it frees them (ASan/LSan see to the rest). */
+/* A request read by a thread is served by it at once while its container is under its share. */
+static void test_admit(void) {
+        g_autoptr(FairQueue) q = fair_queue_new(1 << 20, 1 << 24, 2);
+        g_autofree char *next = NULL, *after = NULL;
+
+        g_assert_true(fair_queue_admit(q, 7));
+        g_assert_true(fair_queue_admit(q, 7));
+        /* Two in service: the third waits, and so does every later one, behind it. */
+        g_assert_false(fair_queue_admit(q, 7));
+        g_assert_cmpint(push(q, 7, "7a"), ==, 0);
+        g_assert_null(fair_queue_pop(q));
+        /* Another container is not held back. */
+        g_assert_true(fair_queue_admit(q, 8));
+        fair_queue_done(q, 8);
+
+        fair_queue_done(q, 7);
+        /* What waits goes before anything read later. */
+        g_assert_false(fair_queue_admit(q, 7));
+        g_assert_cmpint(push(q, 7, "7b"), ==, 0);
+        next = take(q);
+        g_assert_cmpstr(next, ==, "7a");
+        g_assert_null(fair_queue_pop(q));
+        fair_queue_done(q, 7);
+        after = pop(q);
+        g_assert_cmpstr(after, ==, "7b");
+        fair_queue_done(q, 7);
+        g_assert_cmpuint(fair_queue_flows(q), ==, 0);
+
+        /* The connection's requests always go. */
+        g_assert_true(fair_queue_admit(q, FAIR_KEY_CONNECTION));
+        g_assert_true(fair_queue_admit(q, FAIR_KEY_CONNECTION));
+}
+
 static void test_free_with_requests(void) {
         FairQueue *q = fair_queue_new(1 << 20, 1 << 24, 4);
         g_autofree char *served = NULL;
@@ -211,6 +244,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/fairqueue/total-bound", test_total_bound);
         g_test_add_func("/fairqueue/request-over-bound", test_request_over_bound);
         g_test_add_func("/fairqueue/running-bound", test_running_bound);
+        g_test_add_func("/fairqueue/admit", test_admit);
         g_test_add_func("/fairqueue/free-with-requests", test_free_with_requests);
         return g_test_run();
 }
