@@ -312,6 +312,43 @@ static bool restrict_devices_v1(const Hierarchy *h, GError **error) {
         return true;
 }
 
+/*
+ * Hands every controller @dir has down to its children. cgroup2 refuses that (EBUSY) while @dir
+ * holds processes, unless it is the root: the container then needs a parent of its own.
+ */
+static bool enable_controllers(const char *dir, GError **error) {
+        g_autofree char *available_path = g_build_filename(dir, "cgroup.controllers", NULL);
+        g_autofree char *subtree = g_build_filename(dir, "cgroup.subtree_control", NULL);
+        g_autofree char *available = NULL;
+        g_autoptr(GError) local = NULL;
+        if (!g_file_get_contents(available_path, &available, NULL, &local)) {
+                launch_error(error, "cannot read %s: %s", available_path, local->message);
+                return false;
+        }
+        g_auto(GStrv) controllers = g_strsplit_set(g_strstrip(available), " ", -1);
+        for (char **c = controllers; *c && **c; c++) {
+                g_autofree char *plus = g_strdup_printf("+%s", *c);
+                int fd = open(subtree, O_WRONLY | O_CLOEXEC);
+                if (fd < 0) {
+                        launch_error(error, "cannot open %s: %s", subtree, g_strerror(errno));
+                        return false;
+                }
+                ssize_t n = write(fd, plus, strlen(plus));
+                int err = errno;
+                close(fd);
+                if (n < 0 && err == EBUSY) {
+                        launch_error(error,
+                                     "cannot hand the %s controller down from cgroup %s: it holds processes "
+                                     "(cgroup2 allows that only in cgroups without any); give the container "
+                                     "a parent cgroup without processes with --cgroup-parent",
+                                     *c, dir);
+                        return false;
+                }
+                /* Other refusals (a controller the kernel will not delegate) leave that one out. */
+        }
+        return true;
+}
+
 static bool cgroups_create(Launch *l, GError **error) {
         gint64 memory = 0;
         if (l->opt.memory && (memory = parse_size(l->opt.memory, error)) < 0)
@@ -332,23 +369,16 @@ static bool cgroups_create(Launch *l, GError **error) {
                             !copy_knob(parent, capfs_dir, "cpuset.mems", error))
                                 return false;
                 }
+                /* cgroup2: a limit needs its controller enabled in every cgroup above it. */
+                if (v2 && l->v2_only) {
+                        g_autofree char *parent = g_path_get_dirname(capfs_dir);
+                        if (!enable_controllers(parent, error) || !enable_controllers(capfs_dir, error))
+                                return false;
+                }
                 if (!make_cgroup(h->outer, cpuset, &h->created_outer, error))
                         return false;
-                if (v2 && l->v2_only) {
-                        /* cgroup2: limits need the controllers enabled on the way down. */
-                        g_autofree char *controllers =
-                                g_build_filename(h->outer, "cgroup.controllers", NULL);
-                        g_autofree char *avail = NULL;
-                        if (g_file_get_contents(controllers, &avail, NULL, NULL)) {
-                                g_auto(GStrv) c = g_strsplit_set(g_strstrip(avail), " ", -1);
-                                g_autofree char *subtree =
-                                        g_build_filename(h->outer, "cgroup.subtree_control", NULL);
-                                for (char **ctrl = c; *ctrl && **ctrl; ctrl++) {
-                                        g_autofree char *plus = g_strdup_printf("+%s", *ctrl);
-                                        (void) write_file(subtree, plus, NULL);
-                                }
-                        }
-                }
+                if (v2 && l->v2_only && !enable_controllers(h->outer, error))
+                        return false;
                 if (memory && (v2 ? l->v2_only : has_controller(h, "memory"))) {
                         g_autofree char *value = g_strdup_printf("%" G_GINT64_FORMAT, memory);
                         if (!set_limit(h, v2, "memory.limit_in_bytes", "memory.max", value, error))

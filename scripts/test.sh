@@ -13,8 +13,9 @@
 #   5. bench/run --smoke (the benchmark runs, numbers ignored), then the end-to-end suites (tests/e2e: systemd booted by capfs-launch and by LXC without
 #      CAP_SYS_ADMIN; tests/escape: the known escapes, each tried inside a container);
 #   6. the pure cgroup v2 lane: tests/vm/selftest.sh (the VM runner's own TAP test), then the
-#      same integration suite against the build-test daemon inside tests/vm/run (Debian's
-#      kernel under qemu, cgroup2 only). A VM that cannot boot fails the run.
+#      same integration suite, then the boot tests (test-boot-*), against the build-test daemon
+#      and launcher inside tests/vm/run (Debian's kernel under qemu, cgroup2 only). A VM that
+#      cannot boot fails the run.
 #
 # Build directories are always made from scratch, so nothing left over from an earlier run (an
 # object compiled before -Werror, an old test log) can hide a failure. Exits non-zero on any
@@ -170,6 +171,23 @@ vm_lane() {
                 failed_steps+=("integration suite in the v2 VM")
         fi
         logs+=("$logdir/testlog-vm-integration.json")
+
+        # The boot tests on cgroup2: the rootfs caches the host's e2e lane filled are visible in
+        # the guest (read-only under its overlay), so nothing is downloaded there.
+        started=$SECONDS
+        step "meson test -C build-test --suite e2e test-boot-*, in a pure cgroup v2 VM (tests/vm/run)"
+        rm -f "$logdir/testlog-vm-e2e.json"
+        rc=0
+        tests/vm/run --timeout 900 --memory 3G --share "$logdir" --env CAPFS_TEST_WATCHDOG=300 -- \
+                meson test -C build-test --no-rebuild --suite e2e --print-errorlogs --logbase testlog-vm-e2e \
+                --timeout-multiplier 2 test-boot-bookworm test-boot-trixie || rc=$?
+        echo "(vm e2e: $((SECONDS - started))s)"
+        if ((rc == 124 || rc == 125)) || [[ ! -s "$logdir/testlog-vm-e2e.json" ]]; then
+                fail_step "tests/vm/run (exit status $rc): the v2 boot tests did not run to their end"
+        elif ((rc != 0)); then
+                failed_steps+=("boot tests in the v2 VM")
+        fi
+        logs+=("$logdir/testlog-vm-e2e.json")
 }
 
 # libFuzzer, for a bounded time per target (CAPFS_FUZZ_SECONDS, default 15), starting from a copy
