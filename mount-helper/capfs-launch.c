@@ -37,6 +37,7 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+#include <linux/bpf.h>
 #include <linux/magic.h>
 #include <linux/sched.h>
 
@@ -313,6 +314,111 @@ static bool restrict_devices_v1(const Hierarchy *h, GError **error) {
 }
 
 /*
+ * cgroup2 has no devices controller: the same rules as restrict_devices_v1() are a
+ * BPF_CGROUP_DEVICE program on the outer cgroup, which every cgroup below it also runs (and
+ * programs a container might add further down can only narrow it). The context is
+ * struct bpf_cgroup_dev_ctx: access_type (access << 16 | type), major, minor; 1 allows.
+ */
+static struct bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
+        return (struct bpf_insn){.code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm};
+}
+
+enum { R0, R1, R2, R3, R4, R5 };
+
+/* "return 1" for the preceding test's fall-through: skips nothing, the test skips these two. */
+static void emit_allow(GArray *prog) {
+        struct bpf_insn allow[] = {insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 1),
+                                   insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
+        g_array_append_vals(prog, allow, G_N_ELEMENTS(allow));
+}
+
+/* Character device MAJOR:MINOR (MINOR -1: any) may be read, written and made. */
+static void emit_char_rule(GArray *prog, int32_t major, int32_t minor) {
+        struct bpf_insn test_major = insn(BPF_JMP | BPF_JNE | BPF_K, R4, 0, minor < 0 ? 2 : 3, major);
+        g_array_append_val(prog, test_major);
+        if (minor >= 0) {
+                struct bpf_insn test_minor = insn(BPF_JMP | BPF_JNE | BPF_K, R5, 0, 2, minor);
+                g_array_append_val(prog, test_minor);
+        }
+        emit_allow(prog);
+}
+
+static GArray *device_program(void) {
+        GArray *prog = g_array_new(FALSE, FALSE, sizeof(struct bpf_insn));
+        struct bpf_insn head[] = {
+                insn(BPF_LDX | BPF_MEM | BPF_W, R2, R1, offsetof(struct bpf_cgroup_dev_ctx, access_type), 0),
+                insn(BPF_LDX | BPF_MEM | BPF_W, R4, R1, offsetof(struct bpf_cgroup_dev_ctx, major), 0),
+                insn(BPF_LDX | BPF_MEM | BPF_W, R5, R1, offsetof(struct bpf_cgroup_dev_ctx, minor), 0),
+                insn(BPF_ALU64 | BPF_MOV | BPF_X, R3, R2, 0, 0),
+                insn(BPF_ALU64 | BPF_AND | BPF_K, R3, 0, 0, 0xffff),
+                insn(BPF_ALU64 | BPF_RSH | BPF_K, R2, 0, 0, 16),
+                /* mknod alone, of any node: a node made is useless without access. */
+                insn(BPF_JMP | BPF_JNE | BPF_K, R2, 0, 2, BPF_DEVCG_ACC_MKNOD),
+        };
+        g_array_append_vals(prog, head, G_N_ELEMENTS(head));
+        emit_allow(prog);
+        /* Past here only character devices are allowed at all. */
+        struct bpf_insn char_only[] = {insn(BPF_JMP | BPF_JEQ | BPF_K, R3, 0, 2, BPF_DEVCG_DEV_CHAR),
+                                       insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 0),
+                                       insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
+        g_array_append_vals(prog, char_only, G_N_ELEMENTS(char_only));
+        for (size_t i = 0; i < G_N_ELEMENTS(basic_devices); i++)
+                emit_char_rule(prog, (int32_t) basic_devices[i].major, (int32_t) basic_devices[i].minor);
+        emit_char_rule(prog, 5, 1); /* console */
+        emit_char_rule(prog, 5, 2); /* ptmx */
+        emit_char_rule(prog, 136, -1); /* pts */
+        struct bpf_insn deny[] = {insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 0),
+                                  insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
+        g_array_append_vals(prog, deny, G_N_ELEMENTS(deny));
+        return prog;
+}
+
+static bool restrict_devices_v2(const Hierarchy *h, GError **error) {
+        g_autoptr(GArray) prog = device_program();
+        char log[4096] = "";
+        union bpf_attr load = {
+                .prog_type = BPF_PROG_TYPE_CGROUP_DEVICE,
+                .insns = (uint64_t) (uintptr_t) prog->data,
+                .insn_cnt = prog->len,
+                .license = (uint64_t) (uintptr_t) "LGPL",
+                .log_buf = (uint64_t) (uintptr_t) log,
+                .log_size = sizeof(log),
+                .log_level = 1,
+        };
+        int prog_fd = (int) syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof(load));
+        if (prog_fd < 0) {
+                launch_error(error,
+                             "cannot load the device program for cgroup %s (bpf BPF_PROG_LOAD): %s%s%s",
+                             h->outer, g_strerror(errno), *log ? "; verifier: " : "", log);
+                return false;
+        }
+        int cg_fd = open(h->outer, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cg_fd < 0) {
+                launch_error(error, "cannot open cgroup %s: %s", h->outer, g_strerror(errno));
+                close(prog_fd);
+                return false;
+        }
+        union bpf_attr attach = {
+                .target_fd = (uint32_t) cg_fd,
+                .attach_bpf_fd = (uint32_t) prog_fd,
+                .attach_type = BPF_CGROUP_DEVICE,
+                .attach_flags = BPF_F_ALLOW_MULTI,
+        };
+        int r = (int) syscall(SYS_bpf, BPF_PROG_ATTACH, &attach, sizeof(attach));
+        int err = errno;
+        close(cg_fd);
+        /* Attached, the program lives as long as the cgroup. */
+        close(prog_fd);
+        if (r < 0) {
+                launch_error(error,
+                             "cannot attach the device program to cgroup %s (bpf BPF_PROG_ATTACH): %s",
+                             h->outer, g_strerror(err));
+                return false;
+        }
+        return true;
+}
+
+/*
  * Hands every controller @dir has down to its children. cgroup2 refuses that (EBUSY) while @dir
  * holds processes, unless it is the root: the container then needs a parent of its own.
  */
@@ -414,6 +520,8 @@ static bool cgroups_create(Launch *l, GError **error) {
                                 return false;
                 }
                 if (!v2 && has_controller(h, "devices") && !restrict_devices_v1(h, error))
+                        return false;
+                if (v2 && l->v2_only && !restrict_devices_v2(h, error))
                         return false;
                 if (!make_cgroup(h->inner, cpuset, &h->created_inner, error))
                         return false;
@@ -1174,12 +1282,6 @@ int main(int argc, char **argv) {
         if (!caps_to_drop(o, drop, &error) || !cgroups_discover(&l, &error)) {
                 g_printerr("capfs-launch: %s\n", error->message);
                 return 1;
-        }
-        /* cgroup2 has no devices controller to whitelist nodes with, and no BPF device program
-         * is loaded yet: without CAP_MKNOD a container can only use the nodes given to it. */
-        if (l.v2_only) {
-                cap_value_t mknod_cap = CAP_MKNOD;
-                g_array_append_val(drop, mknod_cap);
         }
         g_autofree char *uuid = g_uuid_string_random();
         g_strlcpy(l.uuid, uuid, sizeof(l.uuid));

@@ -201,6 +201,12 @@ refused() { # refused DESCRIPTION SCRIPT
 refused "remount,rw of the read-only /proc/meminfo fails" 'mount -o remount,bind,rw /proc/meminfo'
 refused "remount,rw of /proc/sys fails" 'mount -o remount,rw /proc/sys'
 refused "umount of /proc/meminfo fails" 'umount /proc/meminfo'
+# Devices: any node may be made (CAP_MKNOD stays), only the basic ones opened (the devices
+# controller on v1, the launcher's BPF program on cgroup2).
+out=$(inside 'mknod /dev/capfs-null c 1 3 && echo x >/dev/capfs-null && echo written' 2>&1)
+assert_eq "a null node it makes itself can be written" written "$out"
+out=$(inside 'mknod /dev/capfs-disk b 8 0 && echo made; head -c 1 /dev/capfs-disk >/dev/null && echo opened' 2>&1)
+assert_match "a disk node it makes itself cannot be opened" "^made.*Operation not permitted" "$(echo "$out" | tr '\n' ' ')"
 refused "writing its own top memory limit fails" "echo 4294967296 >$CT_MEMORY/$LIMIT_KNOB"
 assert_eq "its memory limit is unchanged on the host" "$MEMORY_LIMIT" "$(cat "$OUTER_MEMORY/$LIMIT_KNOB")"
 refused "freezing its own root fails" "$FREEZE"
