@@ -13,7 +13,7 @@
 #   5. bench/run --smoke (the benchmark runs, numbers ignored), then the end-to-end suites (tests/e2e: systemd booted by capfs-launch and by LXC without
 #      CAP_SYS_ADMIN; tests/escape: the known escapes, each tried inside a container);
 #   6. the pure cgroup v2 lane: tests/vm/selftest.sh (the VM runner's own TAP test), then the
-#      same integration suite, then the boot tests (test-boot-*), against the build-test daemon
+#      same integration suite, then the boot and scope tests (test-boot-*, test-scope), against the build-test daemon
 #      and launcher inside tests/vm/run (Debian's kernel under qemu, cgroup2 only). A VM that
 #      cannot boot fails the run.
 #
@@ -27,7 +27,7 @@ cd "$(dirname "$(readlink -f "$0")")/.." || exit 1
 
 DEPS=(meson ninja-build pkg-config gcc libglib2.0-dev libfuse3-dev fuse3 libcap-dev
       clang libclang-rt-14-dev clang-format shellcheck util-linux procps coreutils
-      qemu-system-x86 xz-utils libseccomp-dev debootstrap lxc lxcfs python3 perl systemd)
+      qemu-system-x86 xz-utils libseccomp-dev debootstrap lxc lxcfs python3 perl systemd dbus-daemon)
 
 # Tests that are not meson tests (clang-format, builds) add to these.
 extra_passed=0
@@ -175,12 +175,12 @@ vm_lane() {
         # The boot tests on cgroup2: the rootfs caches the host's e2e lane filled are visible in
         # the guest (read-only under its overlay), so nothing is downloaded there.
         started=$SECONDS
-        step "meson test -C build-test --suite e2e test-boot-*, in a pure cgroup v2 VM (tests/vm/run)"
+        step "meson test -C build-test --suite e2e test-boot-* test-scope, in a pure cgroup v2 VM (tests/vm/run)"
         rm -f "$logdir/testlog-vm-e2e.json"
         rc=0
         tests/vm/run --timeout 900 --memory 3G --share "$logdir" --env CAPFS_TEST_WATCHDOG=300 -- \
                 meson test -C build-test --no-rebuild --suite e2e --print-errorlogs --logbase testlog-vm-e2e \
-                --timeout-multiplier 2 test-boot-bookworm test-boot-trixie || rc=$?
+                --timeout-multiplier 2 test-boot-bookworm test-boot-trixie test-scope || rc=$?
         echo "(vm e2e: $((SECONDS - started))s)"
         if ((rc == 124 || rc == 125)) || [[ ! -s "$logdir/testlog-vm-e2e.json" ]]; then
                 fail_step "tests/vm/run (exit status $rc): the v2 boot tests did not run to their end"
