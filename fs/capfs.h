@@ -48,6 +48,9 @@ typedef struct CapfsHost {
         CapfsCpuView cpu_view;
         long clock_ticks; /* USER_HZ, the unit of /proc/stat */
         char *own_pidns; /* "pid:[N]" of the daemon, to recognise host callers */
+        /* The daemon's cgroup and user namespaces ("cgroup:[N]", "user:[N]"); NULL: the kernel has none. */
+        char *own_cgroupns;
+        char *own_userns;
         CapfsLoadavg *loadavg; /* owned by the daemon; NULL: loadavg falls back to the host's */
 
         GMutex init_cache_lock;

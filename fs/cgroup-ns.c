@@ -150,23 +150,21 @@ static GHashTable *fallback_tops(const CapfsContainer *ct) {
 int capfs_cgroupns_tops(const CapfsHost *host, const CapfsContainer *ct, GHashTable **ret) {
         g_autofree char *cache_key = NULL;
         _cleanup_close_ int nsfd = -EBADF;
-        char own[64], theirs[64], path[64];
+        char theirs[64], path[64];
         GHashTable *tops;
         unsigned long inode;
         struct stat st;
         ssize_t n;
 
         *ret = NULL;
-        n = readlinkat(host->proc_fd, "self/ns/cgroup", own, sizeof(own) - 1);
-        if (n < 0)
+        if (!host->own_cgroupns)
                 return 0; /* no cgroup namespaces on this kernel: everyone shares the host's */
-        own[n] = '\0';
         snprintf(path, sizeof(path), "%d/ns/cgroup", (int) ct->init_pid);
         n = readlinkat(host->proc_fd, path, theirs, sizeof(theirs) - 1);
         if (n < 0)
                 return errno == ENOENT ? -ESRCH : -errno;
         theirs[n] = '\0';
-        if (g_str_equal(own, theirs))
+        if (g_str_equal(host->own_cgroupns, theirs))
                 return 0;
 
         cache_key = g_strdup_printf("%s %d %" G_GUINT64_FORMAT, theirs, (int) ct->init_pid,

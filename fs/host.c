@@ -40,6 +40,16 @@ static void detect_hierarchies(CapfsHost *host) {
         }
 }
 
+static char *read_own_ns(int proc_fd, const char *path) {
+        char link[64];
+        ssize_t n = readlinkat(proc_fd, path, link, sizeof(link) - 1);
+
+        if (n < 0)
+                return NULL;
+        link[n] = '\0';
+        return g_strdup(link);
+}
+
 CapfsHost *capfs_host_open(const char *root, CapfsCpuView cpu_view, GError **error) {
         g_autoptr(CapfsHost) host = g_new0(CapfsHost, 1);
         g_autofree char *proc = g_build_filename(root, "proc", NULL);
@@ -86,6 +96,9 @@ CapfsHost *capfs_host_open(const char *root, CapfsCpuView cpu_view, GError **err
         }
         link[n] = '\0';
         host->own_pidns = g_strdup(link);
+        /* Fixed for the daemon's life (only short-lived helper threads ever setns()). */
+        host->own_cgroupns = read_own_ns(host->proc_fd, "self/ns/cgroup");
+        host->own_userns = read_own_ns(host->proc_fd, "self/ns/user");
 
         return g_steal_pointer(&host);
 }
@@ -99,6 +112,8 @@ void capfs_host_free(CapfsHost *host) {
         for (CapfsController c = 0; c < _CAPFS_CTRL_MAX; c++)
                 capfs_closep(&host->hierarchy_fd[c]);
         g_free(host->own_pidns);
+        g_free(host->own_cgroupns);
+        g_free(host->own_userns);
         g_clear_pointer(&host->init_by_pidns, g_hash_table_unref);
         g_mutex_clear(&host->init_cache_lock);
         g_clear_pointer(&host->container_cache, g_hash_table_unref);
