@@ -117,20 +117,22 @@ static void hierarchy_free(Hierarchy *h) {
 
 #define launch_error(error, ...) g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, __VA_ARGS__)
 
-static bool write_file(const char *path, const char *value, GError **error) {
+/* One write(2) of @value into @path (cgroupfs takes each write as one value): 0 or -errno. */
+static int write_value(const char *path, const char *value) {
         int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0) {
-                launch_error(error, "cannot open %s: %s", path, g_strerror(errno));
-                return false;
-        }
+        if (fd < 0)
+                return -errno;
         ssize_t n = write(fd, value, strlen(value));
         int err = errno;
         close(fd);
-        if (n < 0) {
-                launch_error(error, "cannot write '%s' to %s: %s", value, path, g_strerror(err));
-                return false;
-        }
-        return true;
+        return n < 0 ? -err : 0;
+}
+
+static bool write_file(const char *path, const char *value, GError **error) {
+        int r = write_value(path, value);
+        if (r < 0)
+                launch_error(error, "cannot write '%s' to %s: %s", value, path, g_strerror(-r));
+        return r == 0;
 }
 
 /* ---------------------------------------------------------------- cgroups */
@@ -435,15 +437,7 @@ static bool enable_controllers(const char *dir, GError **error) {
         g_auto(GStrv) controllers = g_strsplit_set(g_strstrip(available), " ", -1);
         for (char **c = controllers; *c && **c; c++) {
                 g_autofree char *plus = g_strdup_printf("+%s", *c);
-                int fd = open(subtree, O_WRONLY | O_CLOEXEC);
-                if (fd < 0) {
-                        launch_error(error, "cannot open %s: %s", subtree, g_strerror(errno));
-                        return false;
-                }
-                ssize_t n = write(fd, plus, strlen(plus));
-                int err = errno;
-                close(fd);
-                if (n < 0 && err == EBUSY) {
+                if (write_value(subtree, plus) == -EBUSY) {
                         launch_error(error,
                                      "cannot hand the %s controller down from cgroup %s: it holds processes "
                                      "(cgroup2 allows that only in cgroups without any); give the container "

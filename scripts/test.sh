@@ -136,7 +136,8 @@ with open(out, 'w') as f:
 EOF
 }
 
-# The VM lane: one boot per self-test case, then one boot for the whole integration suite.
+# The VM lane: one boot per self-test case, then one for the whole integration suite and one
+# for the boot tests.
 # Under TCG (no /dev/kvm: the normal case here) the guest runs several times slower than the
 # host, hence the longer per-test bounds.
 vm_lane() {
@@ -155,39 +156,38 @@ vm_lane() {
         ((rc == 0)) || failed_steps+=("tests/vm/selftest.sh")
         echo "(vm selftest: $((SECONDS - started))s)"
 
-        started=$SECONDS
-        step "meson test -C build-test --suite integration, in a pure cgroup v2 VM (tests/vm/run)"
-        rm -f "$logdir/testlog-vm-integration.json"
         # meson-logs is shared writable, so that the guest's log lands on the host.
-        rc=0
-        tests/vm/run --timeout 1800 --share "$logdir" --env CAPFS_TEST_WATCHDOG=240 -- \
-                meson test -C build-test --no-rebuild --suite integration --print-errorlogs \
-                --logbase testlog-vm-integration --timeout-multiplier 2 || rc=$?
-        echo "(vm integration: $((SECONDS - started))s)"
-        if ((rc == 124 || rc == 125)) || [[ ! -s "$logdir/testlog-vm-integration.json" ]]; then
-                # The VM did not boot, or was stopped: whatever the guest logged is incomplete.
-                fail_step "tests/vm/run (exit status $rc): the v2 integration suite did not run to its end"
-        elif ((rc != 0)); then
-                failed_steps+=("integration suite in the v2 VM")
-        fi
-        logs+=("$logdir/testlog-vm-integration.json")
-
+        vm_suite integration "integration suite" --timeout 1800 --env CAPFS_TEST_WATCHDOG=240 -- \
+                --suite integration
         # The boot tests on cgroup2: the rootfs caches the host's e2e lane filled are visible in
         # the guest (read-only under its overlay), so nothing is downloaded there.
-        started=$SECONDS
-        step "meson test -C build-test --suite e2e test-boot-* test-scope, in a pure cgroup v2 VM (tests/vm/run)"
-        rm -f "$logdir/testlog-vm-e2e.json"
-        rc=0
-        tests/vm/run --timeout 900 --memory 3G --share "$logdir" --env CAPFS_TEST_WATCHDOG=300 -- \
-                meson test -C build-test --no-rebuild --suite e2e --print-errorlogs --logbase testlog-vm-e2e \
-                --timeout-multiplier 2 test-boot-bookworm test-boot-trixie test-scope || rc=$?
-        echo "(vm e2e: $((SECONDS - started))s)"
-        if ((rc == 124 || rc == 125)) || [[ ! -s "$logdir/testlog-vm-e2e.json" ]]; then
-                fail_step "tests/vm/run (exit status $rc): the v2 boot tests did not run to their end"
+        vm_suite e2e "boot tests" --timeout 900 --memory 3G --env CAPFS_TEST_WATCHDOG=300 -- \
+                --suite e2e test-boot-bookworm test-boot-trixie test-scope
+}
+
+# vm_suite LOGNAME WHAT [tests/vm/run options...] -- [meson test options...]: one VM boot running
+# `meson test` on build-test; its log becomes build-test/meson-logs/testlog-vm-LOGNAME.json.
+vm_suite() {
+        local name=$1 what=$2 logdir=build-test/meson-logs rc=0 started=$SECONDS
+        local -a vm_opts=()
+        shift 2
+        while (($#)) && [[ $1 != -- ]]; do
+                vm_opts+=("$1")
+                shift
+        done
+        shift
+        step "meson test -C build-test $*, in a pure cgroup v2 VM (tests/vm/run)"
+        rm -f "$logdir/testlog-vm-$name.json"
+        tests/vm/run "${vm_opts[@]}" --share "$logdir" -- meson test -C build-test --no-rebuild \
+                --print-errorlogs --logbase "testlog-vm-$name" --timeout-multiplier 2 "$@" || rc=$?
+        echo "(vm $name: $((SECONDS - started))s)"
+        if ((rc == 124 || rc == 125)) || [[ ! -s "$logdir/testlog-vm-$name.json" ]]; then
+                # The VM did not boot, or was stopped: whatever the guest logged is incomplete.
+                fail_step "tests/vm/run (exit status $rc): the $what in the v2 VM did not run to its end"
         elif ((rc != 0)); then
-                failed_steps+=("boot tests in the v2 VM")
+                failed_steps+=("$what in the v2 VM")
         fi
-        logs+=("$logdir/testlog-vm-e2e.json")
+        logs+=("$logdir/testlog-vm-$name.json")
 }
 
 # libFuzzer, for a bounded time per target (CAPFS_FUZZ_SECONDS, default 15), starting from a copy
