@@ -39,8 +39,6 @@
 #define FAIR_PER_CONTAINER_BYTES (4u << 20)
 #define FAIR_TOTAL_BYTES (64u << 20)
 #define FAIR_PER_CONTAINER_RUNNING 4
-/* libfuse's own read buffer: the largest request the kernel may send (max_pages 256 + header). */
-#define INTAKE_BUFFER_SIZE (256 * 4096 + 4096)
 /* The request key of a caller whose process is gone before it could be looked at. */
 #define FAIR_KEY_GONE 1
 
@@ -251,13 +249,19 @@ static void cancelled_in_read(void *data) {
         g_mutex_unlock(&w->lock);
 }
 
-/* Reads as the one thread that waits for the kernel; the caller counted itself in w->readers. */
+/*
+ * Reads as the one thread that waits for the kernel; the caller counted itself in w->readers.
+ * The one place libfuse's cancellation may end the thread (see io_read()).
+ */
 static ssize_t read_alone(Worker *w, int fd, void *buf, size_t len) {
         ssize_t n;
+        int state;
 
         g_mutex_lock(&w->read_lock);
         pthread_cleanup_push(cancelled_in_read, w);
+        pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &state);
         n = read_request(w, fd, buf, len);
+        pthread_setcancelstate(state, NULL);
         pthread_cleanup_pop(0);
         g_mutex_unlock(&w->read_lock);
         return n;
@@ -352,8 +356,7 @@ static ssize_t take_queued(Worker *w, WorkerThread *t, void *buf, size_t len) {
         return (ssize_t) r->len;
 }
 
-static ssize_t io_read(int fd, void *buf, size_t len, void *userdata) {
-        Worker *w = the_worker;
+static ssize_t next_request(Worker *w, int fd, void *buf, size_t len) {
         WorkerThread *t = thread_state(w);
 
         /* Back here, the thread is done with its previous request. */
@@ -416,6 +419,23 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *userdata) {
                         return n;
                 finish_request(w, t);
         }
+}
+
+/*
+ * libfuse lets its threads be cancelled while they wait for a request, i.e. in here. Only the
+ * wait in poll() may be cancelled (read_alone()): anywhere else the thread may hold w->lock, or
+ * be half-way through its accounting.
+ */
+static ssize_t io_read(int fd, void *buf, size_t len, void *userdata) {
+        ssize_t n;
+        int state, saved;
+
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &state);
+        n = next_request(the_worker, fd, buf, len);
+        saved = errno;
+        pthread_setcancelstate(state, NULL);
+        errno = saved;
+        return n;
 }
 
 static ssize_t replay_reply(Worker *w, const struct iovec *iov, int count) {

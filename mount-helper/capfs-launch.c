@@ -298,18 +298,39 @@ static bool set_limit(const Hierarchy *h, bool v2, const char *v1_knob, const ch
 
 /* On the outer cgroup: deny every device, then allow the basic nodes, ptys and mknod (nodes made
  * are useless without access). */
+typedef struct {
+        int32_t major, minor; /* minor -1: any */
+} DeviceRule;
+
+/* Besides the basic nodes: the console, ptmx and the ptys. */
+static const DeviceRule console_and_ptys[] = {{5, 1}, {5, 2}, {136, -1}};
+#define USABLE_DEVICES_MAX (G_N_ELEMENTS(basic_devices) + G_N_ELEMENTS(console_and_ptys))
+
+/* The character devices a container may read and write, the same on both cgroup layouts. */
+static size_t usable_devices(DeviceRule out[USABLE_DEVICES_MAX]) {
+        size_t n = 0;
+        for (size_t i = 0; i < G_N_ELEMENTS(basic_devices); i++)
+                out[n++] = (DeviceRule){(int32_t) basic_devices[i].major, (int32_t) basic_devices[i].minor};
+        for (size_t i = 0; i < G_N_ELEMENTS(console_and_ptys); i++)
+                out[n++] = console_and_ptys[i];
+        return n;
+}
+
 static bool restrict_devices_v1(const Hierarchy *h, GError **error) {
         g_autofree char *deny = g_build_filename(h->outer, "devices.deny", NULL);
         g_autofree char *allow = g_build_filename(h->outer, "devices.allow", NULL);
         if (!write_file(deny, "a", error))
                 return false;
-        static const char *const rules[] = {"c *:* m", "b *:* m", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"};
-        for (size_t i = 0; i < G_N_ELEMENTS(rules); i++)
-                if (!write_file(allow, rules[i], error))
+        static const char *const make_any[] = {"c *:* m", "b *:* m"};
+        for (size_t i = 0; i < G_N_ELEMENTS(make_any); i++)
+                if (!write_file(allow, make_any[i], error))
                         return false;
-        for (size_t i = 0; i < G_N_ELEMENTS(basic_devices); i++) {
-                g_autofree char *rule =
-                        g_strdup_printf("c %u:%u rwm", basic_devices[i].major, basic_devices[i].minor);
+        DeviceRule usable[USABLE_DEVICES_MAX];
+        size_t count = usable_devices(usable);
+        for (size_t i = 0; i < count; i++) {
+                g_autofree char *minor =
+                        usable[i].minor < 0 ? g_strdup("*") : g_strdup_printf("%d", usable[i].minor);
+                g_autofree char *rule = g_strdup_printf("c %d:%s rwm", usable[i].major, minor);
                 if (!write_file(allow, rule, error))
                         return false;
         }
@@ -328,11 +349,11 @@ static struct bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off,
 
 enum { R0, R1, R2, R3, R4, R5 };
 
-/* "return 1" for the preceding test's fall-through: skips nothing, the test skips these two. */
-static void emit_allow(GArray *prog) {
-        struct bpf_insn allow[] = {insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 1),
-                                   insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
-        g_array_append_vals(prog, allow, G_N_ELEMENTS(allow));
+/* "return @verdict": two instructions, which the test before them jumps over when it fails. */
+static void emit_return(GArray *prog, int32_t verdict) {
+        struct bpf_insn ret[] = {insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, verdict),
+                                 insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
+        g_array_append_vals(prog, ret, G_N_ELEMENTS(ret));
 }
 
 /* Character device MAJOR:MINOR (MINOR -1: any) may be read, written and made. */
@@ -343,7 +364,7 @@ static void emit_char_rule(GArray *prog, int32_t major, int32_t minor) {
                 struct bpf_insn test_minor = insn(BPF_JMP | BPF_JNE | BPF_K, R5, 0, 2, minor);
                 g_array_append_val(prog, test_minor);
         }
-        emit_allow(prog);
+        emit_return(prog, 1);
 }
 
 static GArray *device_program(void) {
@@ -359,20 +380,16 @@ static GArray *device_program(void) {
                 insn(BPF_JMP | BPF_JNE | BPF_K, R2, 0, 2, BPF_DEVCG_ACC_MKNOD),
         };
         g_array_append_vals(prog, head, G_N_ELEMENTS(head));
-        emit_allow(prog);
+        emit_return(prog, 1);
         /* Past here only character devices are allowed at all. */
-        struct bpf_insn char_only[] = {insn(BPF_JMP | BPF_JEQ | BPF_K, R3, 0, 2, BPF_DEVCG_DEV_CHAR),
-                                       insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 0),
-                                       insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
-        g_array_append_vals(prog, char_only, G_N_ELEMENTS(char_only));
-        for (size_t i = 0; i < G_N_ELEMENTS(basic_devices); i++)
-                emit_char_rule(prog, (int32_t) basic_devices[i].major, (int32_t) basic_devices[i].minor);
-        emit_char_rule(prog, 5, 1); /* console */
-        emit_char_rule(prog, 5, 2); /* ptmx */
-        emit_char_rule(prog, 136, -1); /* pts */
-        struct bpf_insn deny[] = {insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 0),
-                                  insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
-        g_array_append_vals(prog, deny, G_N_ELEMENTS(deny));
+        struct bpf_insn char_only = insn(BPF_JMP | BPF_JEQ | BPF_K, R3, 0, 2, BPF_DEVCG_DEV_CHAR);
+        g_array_append_val(prog, char_only);
+        emit_return(prog, 0);
+        DeviceRule usable[USABLE_DEVICES_MAX];
+        size_t count = usable_devices(usable);
+        for (size_t i = 0; i < count; i++)
+                emit_char_rule(prog, usable[i].major, usable[i].minor);
+        emit_return(prog, 0);
         return prog;
 }
 
