@@ -287,9 +287,28 @@ static void send_to(Child *c, const char *msg) {
                 g_debug("cannot send '%s' to worker %d: %s", msg, (int) c->pid, g_strerror(errno));
 }
 
+static gboolean on_fuse_error(gint fd, GIOCondition cond, gpointer data);
+
+/*
+ * The supervisor watches /dev/fuse for the end of the connection only while no worker serves
+ * (a serving worker's read() reports it). A poll() on /dev/fuse sleeps on the queue every request
+ * wakes, so a constant watch would wake the supervisor once per request.
+ */
+static void watch_connection(Supervisor *s) {
+        bool wanted = !s->serving && !s->shutting_down;
+
+        if (wanted && !s->fuse_error_source)
+                s->fuse_error_source = g_unix_fd_add(s->fuse_fd, G_IO_ERR | G_IO_HUP, on_fuse_error, s);
+        else if (!wanted && s->fuse_error_source) {
+                g_source_remove(s->fuse_error_source);
+                s->fuse_error_source = 0;
+        }
+}
+
 static void go(Supervisor *s, Child *c) {
         s->incoming = NULL;
         s->serving = c;
+        watch_connection(s);
         c->serving_since = g_get_monotonic_time();
         send_to(c, WORKER_MSG_GO);
         write_status(s);
@@ -419,6 +438,7 @@ static void on_child_exit(GPid pid, gint status, gpointer data) {
         if (!s->serving || s->serving->pid != pid)
                 return;
         c = g_steal_pointer(&s->serving);
+        watch_connection(s);
         if (unmounted || s->shutting_down) {
                 if (unmounted && !s->shutting_down)
                         g_message("%s was unmounted; exiting", s->config->mountpoint);
@@ -675,10 +695,7 @@ static void shutdown_now(Supervisor *s) {
                 return;
         s->shutting_down = true;
         sd_notify_fd("STOPPING=1", -1);
-        if (s->fuse_error_source) {
-                g_source_remove(s->fuse_error_source);
-                s->fuse_error_source = 0;
-        }
+        watch_connection(s);
         if (s->restart_source) {
                 g_source_remove(s->restart_source);
                 s->restart_source = 0;
@@ -740,7 +757,7 @@ static int supervise(Supervisor *s) {
         sources[3] = g_unix_signal_add(SIGUSR1, on_sigusr1, s);
         sources[4] = g_unix_signal_add(SIGUSR2, on_sigusr2, s);
         sources[5] = g_timeout_add(200, on_upgrade_check, s);
-        s->fuse_error_source = g_unix_fd_add(s->fuse_fd, G_IO_ERR | G_IO_HUP, on_fuse_error, s);
+        watch_connection(s);
 
         g_main_loop_run(s->loop);
 
