@@ -38,6 +38,7 @@ typedef enum {
 } CapfsCpuView;
 
 typedef struct CapfsLoadavg CapfsLoadavg;
+typedef struct CapfsHeldFiles CapfsHeldFiles;
 
 typedef struct CapfsHost {
         int proc_fd;
@@ -58,6 +59,8 @@ typedef struct CapfsHost {
         /* "pid:[N]" -> what capfs_container_resolve() found for that namespace (container.c) */
         GMutex container_cache_lock;
         GHashTable *container_cache;
+        /* Kernel text files kept open between reads (held.c). */
+        CapfsHeldFiles *held_files;
 } CapfsHost;
 
 /* The container a request comes from: the init of the caller's pid namespace and its cgroups. */
@@ -91,8 +94,12 @@ const char *capfs_controller_name(CapfsController ctrl);
  * same, and a request costs one readlink and one read instead of a walk to the init.
  */
 int capfs_container_resolve(CapfsHost *host, pid_t caller, CapfsContainer **ret);
+/* The same when the caller's pid namespace is known already: the inode of /proc/CALLER/ns/pid (0: unknown). */
+int capfs_container_resolve_in(CapfsHost *host, pid_t caller, uint64_t pidns_inode, CapfsContainer **ret);
 /* Lets go of remembered containers whose init is gone (each holds a file open). */
 void capfs_container_cache_prune(CapfsHost *host);
+/* Every few seconds: forgets ended containers and closes the kernel files nobody read for a minute. */
+void capfs_host_prune(CapfsHost *host);
 size_t capfs_container_cache_size(CapfsHost *host);
 void capfs_container_free(CapfsContainer *ct);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CapfsContainer, capfs_container_free)

@@ -31,7 +31,7 @@ int capfs_cgroup_read_path(const CapfsHost *host, CapfsController ctrl, const ch
         if (!path_is_sane(cgpath))
                 return -EINVAL;
         rel = knob_path(cgpath, knob);
-        return capfs_read_file_at(host->hierarchy_fd[ctrl], rel, out);
+        return capfs_held_read(host, host->hierarchy_fd[ctrl], rel, out);
 }
 
 int capfs_cgroup_read(const CapfsHost *host, const CapfsContainer *ct, CapfsController ctrl,
@@ -85,7 +85,8 @@ int capfs_cgroup_read_keyed(const CapfsHost *host, const CapfsContainer *ct, Cap
 }
 
 int capfs_cgroup_accounting_path(const CapfsHost *host, const CapfsContainer *ct, CapfsController ctrl,
-                                 const char *knob, char **ret) {
+                                 const char *knob, char **ret, GString *text) {
+        g_autoptr(GString) scratch = text ? NULL : g_string_new(NULL);
         g_autofree char *path = NULL;
 
         g_assert(ctrl < _CAPFS_CTRL_MAX);
@@ -96,13 +97,14 @@ int capfs_cgroup_accounting_path(const CapfsHost *host, const CapfsContainer *ct
         path = g_strdup(ct->cgroup[ctrl]);
         for (;;) {
                 g_autofree char *rel = knob_path(path, knob);
+                int r = capfs_held_read(host, host->hierarchy_fd[ctrl], rel, text ? text : scratch);
 
-                if (faccessat(host->hierarchy_fd[ctrl], rel, F_OK, 0) == 0) {
+                if (r >= 0) {
                         *ret = g_steal_pointer(&path);
                         return 0;
                 }
-                if (errno != ENOENT)
-                        return -errno;
+                if (r != -ENOENT)
+                        return r;
                 if (g_str_equal(path, "/"))
                         return -ENOENT;
                 char *slash = strrchr(path, '/');

@@ -138,7 +138,7 @@ static int host_online_array(const CapfsHost *host, GArray **ret) {
         g_autoptr(GString) buf = g_string_new(NULL);
         int r;
 
-        r = capfs_read_file_at(host->sys_fd, "devices/system/cpu/online", buf);
+        r = capfs_held_read(host, host->sys_fd, "devices/system/cpu/online", buf);
         if (r < 0)
                 return r;
         return parse_cpus(buf, ret);

@@ -65,6 +65,7 @@ CapfsHost *capfs_host_open(const char *root, CapfsCpuView cpu_view, GError **err
         host->init_by_pidns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         g_mutex_init(&host->container_cache_lock);
         host->container_cache = capfs_container_cache_new();
+        host->held_files = capfs_held_files_new(false);
         host->cpu_view = cpu_view;
         host->clock_ticks = sysconf(_SC_CLK_TCK);
         if (host->clock_ticks <= 0)
@@ -103,6 +104,15 @@ CapfsHost *capfs_host_open(const char *root, CapfsCpuView cpu_view, GError **err
         return g_steal_pointer(&host);
 }
 
+/* Held kernel files unread this long are closed: each keeps a page of kernel memory. */
+#define HELD_IDLE_USEC (60 * G_USEC_PER_SEC)
+
+void capfs_host_prune(CapfsHost *host) {
+        capfs_container_cache_prune(host);
+        if (host->held_files)
+                capfs_held_files_prune(host->held_files, g_get_monotonic_time() - HELD_IDLE_USEC);
+}
+
 void capfs_host_free(CapfsHost *host) {
         if (!host)
                 return;
@@ -118,5 +128,6 @@ void capfs_host_free(CapfsHost *host) {
         g_mutex_clear(&host->init_cache_lock);
         g_clear_pointer(&host->container_cache, g_hash_table_unref);
         g_mutex_clear(&host->container_cache_lock);
+        g_clear_pointer(&host->held_files, capfs_held_files_free);
         g_free(host);
 }

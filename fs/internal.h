@@ -25,6 +25,16 @@ GHashTable *capfs_container_cache_new(void);
 
 /* Reads a whole file relative to @dirfd into @out (replacing its content). Never blocks on FIFOs. */
 int capfs_read_file_at(int dirfd, const char *path, GString *out);
+/*
+ * The same for a procfs, sysfs or cgroupfs file, through an fd held open for the next read
+ * (held.c); other files are opened afresh each time. A host without held files reads afresh.
+ */
+int capfs_held_read(const CapfsHost *host, int dirfd, const char *path, GString *out);
+/* @any_file_system: hold every file, also ordinary ones (tests on fixture trees). */
+CapfsHeldFiles *capfs_held_files_new(bool any_file_system);
+void capfs_held_files_free(CapfsHeldFiles *held);
+/* Closes the files last read before @unused_since_usec (monotonic); returns how many stay open. */
+unsigned capfs_held_files_prune(CapfsHeldFiles *held, int64_t unused_since_usec);
 /* The same for /proc/PID/NAME. */
 int capfs_read_proc_pid(const CapfsHost *host, pid_t pid, const char *name, GString *out);
 
@@ -47,13 +57,13 @@ int capfs_cgroup_min_limit(const CapfsHost *host, const CapfsContainer *ct, Capf
                            const char *knob, uint64_t *ret);
 /*
  * Where the container's usage of a controller is accounted: the nearest of its cgroup and
- * its ancestors that has @knob (a file of that controller), as an absolute path. On
- * cgroup2 a cgroup whose parent does not enable a controller has none of its files, and
- * the kernel charges its tasks to that nearest ancestor, whose limits are also the ones
- * enforced. -ENOENT when no level has @knob.
+ * its ancestors that has @knob (a file of that controller), as an absolute path, and that
+ * file's text in @text. On cgroup2 a cgroup whose parent does not enable a controller has
+ * none of its files, and the kernel charges its tasks to that nearest ancestor, whose limits
+ * are also the ones enforced. -ENOENT when no level has @knob.
  */
 int capfs_cgroup_accounting_path(const CapfsHost *host, const CapfsContainer *ct, CapfsController ctrl,
-                                 const char *knob, char **ret);
+                                 const char *knob, char **ret, GString *text);
 
 /* The cgroup2 tree to read v2 files from: v2 layout, or hybrid's unified tree. */
 static inline bool capfs_host_is_v2(const CapfsHost *host) {

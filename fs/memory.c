@@ -130,22 +130,26 @@ static int read_host_memory(GHashTable *meminfo, HostMemory *ret) {
 }
 
 /* A usage counter: a plain number ("max" is a limit's word, never a usage's). */
-static int read_counter(const CapfsHost *host, const CapfsContainer *ct, CapfsController ctrl,
-                        const char *knob, uint64_t *ret) {
-        g_autoptr(GString) buf = g_string_new(NULL);
+static int parse_counter(const GString *text, uint64_t *ret) {
         uint64_t value;
         int r;
 
-        r = capfs_cgroup_read(host, ct, ctrl, knob, buf);
-        if (r < 0)
-                return r;
-        r = capfs_parse_limit(buf->str, buf->len, &value);
+        r = capfs_parse_limit(text->str, text->len, &value);
         if (r < 0)
                 return r;
         if (value == CAPFS_NO_LIMIT)
                 return -EINVAL;
         *ret = value;
         return 0;
+}
+
+static int read_counter(const CapfsHost *host, const CapfsContainer *ct, CapfsController ctrl,
+                        const char *knob, uint64_t *ret) {
+        g_autoptr(GString) buf = g_string_new(NULL);
+        int r;
+
+        r = capfs_cgroup_read(host, ct, ctrl, knob, buf);
+        return r < 0 ? r : parse_counter(buf, ret);
 }
 
 /*
@@ -240,6 +244,7 @@ int capfs_container_memory(const CapfsHost *host, const CapfsContainer *ct, GHas
         const char *cgpath = ct->cgroup[knobs->ctrl];
         g_autofree char *charged_path = NULL;
         g_autoptr(GHashTable) v1_stat = NULL, charged_stat = NULL;
+        g_autoptr(GString) usage_text = g_string_new(NULL);
         CapfsContainer charged;
         CapfsMemory mem = {0};
         HostMemory h;
@@ -290,15 +295,13 @@ int capfs_container_memory(const CapfsHost *host, const CapfsContainer *ct, GHas
          * the memory controller enabled (limits on an outer cgroup, the payload in an inner
          * one that only delegates cpu, say) has no memory files of its own.
          */
-        r = capfs_cgroup_accounting_path(host, ct, knobs->ctrl, knobs->usage, &charged_path);
+        r = capfs_cgroup_accounting_path(host, ct, knobs->ctrl, knobs->usage, &charged_path, usage_text);
+        if (r >= 0)
+                r = parse_counter(usage_text, &usage);
         if (r < 0)
                 return r;
         charged = *ct;
         charged.cgroup[knobs->ctrl] = charged_path;
-
-        r = read_counter(host, &charged, knobs->ctrl, knobs->usage, &usage);
-        if (r < 0)
-                return r;
         if (v1_stat && g_str_equal(charged_path, cgpath))
                 charged_stat = g_hash_table_ref(v1_stat);
         else {
@@ -348,7 +351,7 @@ int capfs_container_memory_read(const CapfsHost *host, const CapfsContainer *ct,
         g_autoptr(GHashTable) host_values = NULL;
         int r;
 
-        r = capfs_read_file_at(host->proc_fd, "meminfo", host_meminfo);
+        r = capfs_held_read(host, host->proc_fd, "meminfo", host_meminfo);
         if (r < 0)
                 return r;
         r = capfs_parse_keyed_u64(host_meminfo->str, host_meminfo->len, &host_values);

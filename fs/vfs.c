@@ -147,7 +147,7 @@ int capfs_node_read(CapfsHost *host, const CapfsContainer *ct, const char *path,
         if (g_atomic_int_compare_and_exchange(&fallback_logged[file - capfs_virtual_files], 0, 1))
                 g_debug("%s: cannot render for pid %d (%s); serving the host's /proc/%s", file->path,
                         (int) ct->init_pid, g_strerror(-r), file->host_path);
-        return capfs_read_file_at(host->proc_fd, file->host_path, out);
+        return capfs_held_read(host, host->proc_fd, file->host_path, out);
 }
 
 int capfs_node_readlink(CapfsHost *host, const CapfsContainer *ct, const char *path, GString *out) {

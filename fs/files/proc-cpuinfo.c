@@ -252,7 +252,7 @@ int capfs_render_proc_cpuinfo(const CapfsHost *host, const CapfsContainer *ct, G
         r = capfs_container_cpus(host, ct, &cpus);
         if (r < 0)
                 return r;
-        r = capfs_read_file_at(host->proc_fd, "cpuinfo", text);
+        r = capfs_held_read(host, host->proc_fd, "cpuinfo", text);
         if (r < 0)
                 return r;
         return capfs_cpuinfo_select(text->str, text->len, cpus, out);

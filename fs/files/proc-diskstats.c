@@ -239,19 +239,19 @@ int capfs_render_proc_diskstats(const CapfsHost *host, const CapfsContainer *ct,
          * charged to the nearest ancestor that has it (it has no io.stat of its own).
          */
         if (capfs_host_is_v2(host) && !g_str_equal(cgpath, "/")) {
-                r = capfs_cgroup_accounting_path(host, ct, ctrl, "io.stat", &charged_path);
+                r = capfs_cgroup_accounting_path(host, ct, ctrl, "io.stat", &charged_path, NULL);
                 if (r < 0)
                         return r;
                 cgpath = charged_path;
         }
         /* The root cgroup's I/O is the whole host's. */
         if (g_str_equal(cgpath, "/"))
-                return capfs_read_file_at(host->proc_fd, "diskstats", out);
+                return capfs_held_read(host, host->proc_fd, "diskstats", out);
 
         r = capfs_host_is_v2(host) ? collect_v2(host, cgpath, devices) : collect_v1(host, ct, devices);
         if (r < 0)
                 return r;
-        r = capfs_read_file_at(host->proc_fd, "diskstats", host_file);
+        r = capfs_held_read(host, host->proc_fd, "diskstats", host_file);
         if (r < 0)
                 return r;
         r = capfs_parse_diskstats(host_file->str, host_file->len, &lines);

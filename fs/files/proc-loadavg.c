@@ -18,8 +18,7 @@ static uint64_t container_tasks(const CapfsHost *host, const CapfsContainer *ct,
         uint64_t tasks;
 
         /* On v2 a cgroup without the pids controller is counted by the nearest ancestor with it. */
-        if (capfs_cgroup_accounting_path(host, ct, ctrl, "pids.current", &charged_path) < 0 ||
-            capfs_cgroup_read_path(host, ctrl, charged_path, "pids.current", buf) < 0 ||
+        if (capfs_cgroup_accounting_path(host, ct, ctrl, "pids.current", &charged_path, buf) < 0 ||
             capfs_parse_limit(buf->str, buf->len, &tasks) < 0 || tasks == CAPFS_NO_LIMIT)
                 tasks = reading->active;
         /* The count is newer than the tick: never show more running tasks than there are. */
@@ -50,7 +49,7 @@ int capfs_render_proc_loadavg(const CapfsHost *host, const CapfsContainer *ct, G
          * The root cgroup's load is the host's.
          */
         if (ct->host_pidns || (cgpath && g_str_equal(cgpath, "/")))
-                return capfs_read_file_at(host->proc_fd, "loadavg", out);
+                return capfs_held_read(host, host->proc_fd, "loadavg", out);
         if (!cgpath)
                 return -ENOENT;
 

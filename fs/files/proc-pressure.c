@@ -18,7 +18,7 @@ static int render_pressure(const CapfsHost *host, const CapfsContainer *ct, cons
         /* The root cgroup's pressure is the system's, which the kernel shows in /proc/pressure. */
         if (g_str_equal(cgpath, "/")) {
                 snprintf(name, sizeof(name), "pressure/%s", resource);
-                return capfs_read_file_at(host->proc_fd, name, out);
+                return capfs_held_read(host, host->proc_fd, name, out);
         }
 
         snprintf(name, sizeof(name), "%s.pressure", resource);

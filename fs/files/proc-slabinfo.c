@@ -30,7 +30,7 @@ int capfs_render_proc_slabinfo(const CapfsHost *host, const CapfsContainer *ct, 
         if (!ct->cgroup[ctrl])
                 return -ENOENT;
         if (g_str_equal(ct->cgroup[ctrl], "/"))
-                return capfs_read_file_at(host->proc_fd, "slabinfo", out);
+                return capfs_held_read(host, host->proc_fd, "slabinfo", out);
 
         if (capfs_host_is_v2(host)) {
                 g_string_append(out, slabinfo_header);

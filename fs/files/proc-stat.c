@@ -190,7 +190,7 @@ int capfs_render_proc_stat(const CapfsHost *host, const CapfsContainer *ct, GStr
         unsigned fields;
         int r;
 
-        r = capfs_read_file_at(host->proc_fd, "stat", host_stat);
+        r = capfs_held_read(host, host->proc_fd, "stat", host_stat);
         if (r < 0)
                 return r;
         r = capfs_parse_stat_cpus(host_stat->str, host_stat->len, &lines);

@@ -27,7 +27,7 @@ int capfs_render_proc_swaps(const CapfsHost *host, const CapfsContainer *ct, GSt
         CapfsMemory m;
         int r;
 
-        r = capfs_read_file_at(host->proc_fd, "swaps", host_swaps);
+        r = capfs_held_read(host, host->proc_fd, "swaps", host_swaps);
         if (r < 0)
                 return r;
         r = capfs_container_memory_read(host, ct, host_meminfo, &m);

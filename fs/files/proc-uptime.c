@@ -45,7 +45,7 @@ int capfs_render_proc_uptime(const CapfsHost *host, const CapfsContainer *ct, GS
         uint64_t host_uptime_cs, host_idle_cs, start_cs, age_cs, usage_ns, usage_cs, capacity_cs, idle_cs;
         int r;
 
-        r = capfs_read_file_at(host->proc_fd, "uptime", buf);
+        r = capfs_held_read(host, host->proc_fd, "uptime", buf);
         if (r < 0)
                 return r;
         if (ct->host_pidns) {
