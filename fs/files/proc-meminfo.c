@@ -17,6 +17,7 @@
  *    very numbers), HardwareCorrupted, CmaTotal/CmaFree, Balloon, Unaccepted.
  *  - anything this file does not know (a newer kernel's line): kept as the kernel wrote it.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "../internal.h"
@@ -28,10 +29,16 @@ typedef struct MeminfoLine {
 } MeminfoLine;
 
 /* The kernel pads "Key:" to 16 columns and the number to 8 ("%8llu"), then " kB". */
-static void append_kb_line(GString *out, const char *key, uint64_t kb) {
-        g_autofree char *label = g_strconcat(key, ":", NULL);
+static void append_kb_line(GString *out, const char *key, size_t key_len, uint64_t kb) {
+        char number[24];
+        int digits = snprintf(number, sizeof(number), "%8" G_GUINT64_FORMAT, kb);
 
-        g_string_append_printf(out, "%-16s%8" G_GUINT64_FORMAT " kB\n", label, kb);
+        g_string_append_len(out, key, (gssize) key_len);
+        g_string_append_c(out, ':');
+        for (size_t column = key_len + 1; column < 16; column++)
+                g_string_append_c(out, ' ');
+        g_string_append_len(out, number, digits);
+        g_string_append_len(out, " kB\n", 4);
 }
 
 /*
@@ -44,7 +51,7 @@ static uint64_t to_kb(uint64_t bytes) {
 
 static const MeminfoLine *find_line(const MeminfoLine *lines, size_t n, const char *key, size_t key_len) {
         for (size_t i = 0; i < n; i++)
-                if (strlen(lines[i].key) == key_len && memcmp(lines[i].key, key, key_len) == 0)
+                if (strncmp(lines[i].key, key, key_len) == 0 && lines[i].key[key_len] == '\0')
                         return &lines[i];
         return NULL;
 }
@@ -115,7 +122,7 @@ int capfs_render_proc_meminfo(const CapfsHost *host, const CapfsContainer *ct, G
                         colon ? find_line(lines, G_N_ELEMENTS(lines), line, colon - line) : NULL;
 
                 if (mine)
-                        append_kb_line(out, mine->key, mine->kb);
+                        append_kb_line(out, line, colon - line, mine->kb);
                 else
                         g_string_append_len(out, line, len);
                 line += len;

@@ -24,14 +24,12 @@ static int scan_device(CapfsScan *line, char **ret) {
 
 static void set_device_stat(GHashTable *devices, const char *device, const CapfsScan *key, uint64_t value) {
         GHashTable *stats = g_hash_table_lookup(devices, device);
-        guint64 *stored = g_new(guint64, 1);
 
         if (!stats) {
-                stats = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+                stats = capfs_keyed_new();
                 g_hash_table_insert(devices, g_strdup(device), stats);
         }
-        *stored = value;
-        g_hash_table_replace(stats, g_strndup(key->pos, capfs_scan_len(key)), stored);
+        capfs_keyed_set(stats, g_strndup(key->pos, capfs_scan_len(key)), value);
 }
 
 /* "rbytes=123": false for a pair of another shape, such as iocost's "cost.vrate=100.00". */

@@ -41,12 +41,16 @@ int capfs_parse_cpu_max(const char *buf, size_t len, uint64_t *quota, uint64_t *
 
 /*
  * "key value" lines (memory.stat, cpu.stat, cpuacct.stat, /proc/meminfo's "Key:   123 kB"):
- * returns key -> uint64 (stored as guint64*) table; a trailing ":" on keys is dropped and a
- * " kB" unit is kept as written (the caller knows the file's unit). Unparsable lines are skipped.
+ * returns a key -> uint64 table (read it with capfs_keyed_get()); a trailing ":" on keys is
+ * dropped and a " kB" unit is kept as written (the caller knows the file's unit). Unparsable
+ * lines are skipped.
  */
 int capfs_parse_keyed_u64(const char *buf, size_t len, GHashTable **ret);
 /* Looks up @key in such a table; false when absent. */
 bool capfs_keyed_get(GHashTable *table, const char *key, uint64_t *ret);
+/* An empty such table, and how a value goes in (@key is taken over). */
+GHashTable *capfs_keyed_new(void);
+void capfs_keyed_set(GHashTable *table, char *key, uint64_t value);
 
 /*
  * /proc/PID/cgroup: "ID:controllers:/path" lines. Returns controller name -> path; a line

@@ -11,6 +11,8 @@
 
 #include <glib.h>
 
+#include "parse/parse.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* abort() is what libFuzzer and the replay driver both report as a crash. */
@@ -28,15 +30,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Two tables of string -> guint64*. */
 static inline bool fuzz_u64_tables_equal(GHashTable *a, GHashTable *b) {
         GHashTableIter iter;
-        gpointer key, value;
+        gpointer key;
 
         if (g_hash_table_size(a) != g_hash_table_size(b))
                 return false;
         g_hash_table_iter_init(&iter, a);
-        while (g_hash_table_iter_next(&iter, &key, &value)) {
-                const guint64 *other = g_hash_table_lookup(b, key);
+        while (g_hash_table_iter_next(&iter, &key, NULL)) {
+                uint64_t mine, other;
 
-                if (!other || *other != *(const guint64 *) value)
+                if (!capfs_keyed_get(a, key, &mine) || !capfs_keyed_get(b, key, &other) || mine != other)
                         return false;
         }
         return true;
