@@ -37,13 +37,19 @@ static void reply_errno(fuse_req_t req, int r) {
         fuse_reply_err(req, -r);
 }
 
+static __thread uint64_t request_pidns;
+
+void capfs_request_set_pidns(uint64_t inode) {
+        request_pidns = inode;
+}
+
 static int request_container(fuse_req_t req, CapfsContainer **ret) {
         const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
         /* Requests the kernel makes on its own carry no pid; nothing can be rendered for them. */
         if (ctx->pid <= 0)
                 return -EIO;
-        return capfs_container_resolve(server_of(req)->host, ctx->pid, ret);
+        return capfs_container_resolve_in(server_of(req)->host, ctx->pid, request_pidns, ret);
 }
 
 static int request_path(fuse_req_t req, fuse_ino_t ino, char **ret) {

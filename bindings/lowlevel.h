@@ -16,3 +16,9 @@ typedef struct CapfsServer {
 } CapfsServer;
 
 extern const struct fuse_lowlevel_ops capfs_lowlevel_ops;
+
+/*
+ * The pid namespace (the inode of /proc/PID/ns/pid) of the caller of the request this thread
+ * is about to process, when the worker looked it up already; 0 when it did not.
+ */
+void capfs_request_set_pidns(uint64_t inode);

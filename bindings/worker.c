@@ -27,8 +27,16 @@
 
 /* How often the control thread looks whether the inode journal needs compacting. */
 #define CONTROL_TICK_MS 1000
-/* How often, in ticks, it lets go of containers that have ended (each held a /proc file open). */
+/* How often, in ticks, it lets go of ended containers and of kernel files nobody reads. */
 #define CONTAINER_PRUNE_TICKS 10
+/* How often a stop wakes the threads still blocked in read() (a wake can come just before one). */
+#define WAKE_RETRY_MS 20
+/*
+ * Threads wait for requests blocked in read(), where the kernel wakes exactly one of them per
+ * request. This signal, whose handler does nothing and which does not restart read(), ends
+ * such a wait when the worker stops or a queued request needs a thread.
+ */
+#define WAKE_SIGNAL SIGRTMIN
 
 /*
  * What one container may have in the daemon at once. Requests are a hundred bytes or so (a
@@ -41,6 +49,7 @@
 #define FAIR_PER_CONTAINER_RUNNING 4
 /* The request key of a caller whose process is gone before it could be looked at. */
 #define FAIR_KEY_GONE 1
+#define WORKER_MAX_THREADS 64
 
 typedef struct Worker {
         Handover *handover;
@@ -50,15 +59,13 @@ typedef struct Worker {
         int fuse_fd;
         int control_fd;
         int signal_fd;
-        int wake_fd; /* readable once the worker stops reading: wakes threads in poll() */
-        int kick_fd; /* a queued request may be served: the thread in poll() goes to look */
         int quit_fd; /* readable once the session ended on its own: ends the control thread */
 
         GMutex lock;
         GCond changed;
         bool stopping; /* no thread starts another read */
         bool exiting; /* the session is over: readers return at once */
-        unsigned readers; /* threads between their check of `stopping` and the end of their read */
+        GPtrArray *reading; /* WorkerThread: between their check of `stopping` and the end of their read */
         unsigned busy; /* requests read and not finished */
         bool stop_requested;
         bool loop_ended; /* libfuse's loop returned: nothing is read or served any more */
@@ -74,12 +81,6 @@ typedef struct Worker {
         FairQueue *queue;
         unsigned refused;
         int proc_fd;
-
-        /*
-         * One thread at a time waits for the kernel: a request wakes one thread, not every idle
-         * one (poll() would wake them all, and all but one would find nothing to read).
-         */
-        GMutex read_lock;
 
         /* The connection's FUSE_INIT, while this worker (the first) answers it. */
         uint64_t init_unique;
@@ -97,6 +98,7 @@ typedef struct Worker {
 /* What a libfuse thread of ours is doing, for the drain and the in-flight slots. */
 typedef struct WorkerThread {
         Worker *worker;
+        pthread_t self;
         int slot;
         bool busy;
         bool counted; /* the request counts against its container's share (fair mode) */
@@ -121,27 +123,29 @@ static void finish_request(Worker *w, WorkerThread *t) {
         g_mutex_unlock(&w->lock);
 }
 
-static void kick(Worker *w) {
-        uint64_t one = 1;
+/* Ends the read() of every thread waiting for a request; called with w->lock held. */
+static void wake_readers(Worker *w) {
+        for (guint i = 0; i < w->reading->len; i++) {
+                WorkerThread *t = g_ptr_array_index(w->reading, i);
+                pthread_kill(t->self, WAKE_SIGNAL);
+        }
+}
 
-        if (write(w->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-                g_warning("cannot wake the reading thread: %s", g_strerror(errno));
+static void on_wake_signal(int sig) {
 }
 
 /* libfuse ends surplus idle threads right after a request, without reading again. */
 static void thread_state_free(void *data) {
         WorkerThread *t = data;
         Worker *w = t->worker;
-        bool waiting;
 
         finish_request(w, t);
         /* A request its finished one held back may go now, and this thread will not take it. */
         if (w->queue) {
                 g_mutex_lock(&w->lock);
-                waiting = fair_queue_length(w->queue) > 0;
+                if (fair_queue_length(w->queue) > 0)
+                        wake_readers(w);
                 g_mutex_unlock(&w->lock);
-                if (waiting)
-                        kick(w);
         }
         g_free(t);
 }
@@ -152,6 +156,7 @@ static WorkerThread *thread_state(Worker *w) {
         if (!t) {
                 t = g_new0(WorkerThread, 1);
                 t->worker = w;
+                t->self = pthread_self();
                 t->slot = handover_claim_slot(w->handover);
                 pthread_setspecific(w->thread_key, t);
         }
@@ -214,56 +219,34 @@ static bool accept_request(Worker *w, WorkerThread *t, const void *buf, size_t l
         return true;
 }
 
-/* One request into @buf: > 0 its length, 0 to look at `stopping` and the queues again, -1 with errno. */
-static ssize_t read_request(Worker *w, int fd, void *buf, size_t len) {
-        struct pollfd p[3] = {{.fd = fd, .events = POLLIN},
-                              {.fd = w->wake_fd, .events = POLLIN},
-                              {.fd = w->kick_fd, .events = POLLIN}};
-        uint64_t kicks;
-        ssize_t n;
-
-        if (poll(p, 3, -1) < 0)
-                return errno == EINTR ? 0 : -1;
-        if (p[1].revents)
-                return 0;
-        if (p[2].revents) {
-                if (read(w->kick_fd, &kicks, sizeof(kicks)) < 0 && errno != EAGAIN)
-                        return -1;
-                return 0;
-        }
-        /* The fd is non-blocking: a dead worker's requests being resent may race us to it. */
-        n = read(fd, buf, len);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR || errno == ENOENT))
-                return 0;
-        return n;
-}
-
-/* libfuse cancels its threads in poll() when the session ends: the next one must still get to go. */
+/* libfuse cancels its threads in read() when the session ends: the drain must not wait for them. */
 static void cancelled_in_read(void *data) {
-        Worker *w = data;
+        WorkerThread *t = data;
+        Worker *w = t->worker;
 
-        g_mutex_unlock(&w->read_lock);
         g_mutex_lock(&w->lock);
-        w->readers--;
+        g_ptr_array_remove_fast(w->reading, t);
         g_cond_broadcast(&w->changed);
         g_mutex_unlock(&w->lock);
 }
 
 /*
- * Reads as the one thread that waits for the kernel; the caller counted itself in w->readers.
- * The one place libfuse's cancellation may end the thread (see io_read()).
+ * One request into @buf: > 0 its length, 0 to look at `stopping` and the queues again, -1
+ * with errno. The caller put the thread in w->reading. The one place libfuse's cancellation
+ * may end the thread (see io_read()).
  */
-static ssize_t read_alone(Worker *w, int fd, void *buf, size_t len) {
+static ssize_t read_request(WorkerThread *t, int fd, void *buf, size_t len) {
         ssize_t n;
         int state;
 
-        g_mutex_lock(&w->read_lock);
-        pthread_cleanup_push(cancelled_in_read, w);
+        pthread_cleanup_push(cancelled_in_read, t);
         pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &state);
-        n = read_request(w, fd, buf, len);
+        n = read(fd, buf, len);
         pthread_setcancelstate(state, NULL);
         pthread_cleanup_pop(0);
-        g_mutex_unlock(&w->read_lock);
+        /* EINTR: WAKE_SIGNAL; ENOENT: the kernel ended the request before we could take it. */
+        if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == ENOENT))
+                return 0;
         return n;
 }
 
@@ -356,6 +339,11 @@ static ssize_t take_queued(Worker *w, WorkerThread *t, void *buf, size_t len) {
         return (ssize_t) r->len;
 }
 
+/* The queue key is the caller's pid namespace: libcapfs need not look it up again. */
+static void pass_pidns(uint64_t key) {
+        capfs_request_set_pidns(key > FAIR_KEY_GONE ? key : 0);
+}
+
 static ssize_t next_request(Worker *w, int fd, void *buf, size_t len) {
         WorkerThread *t = thread_state(w);
 
@@ -378,8 +366,10 @@ static ssize_t next_request(Worker *w, int fd, void *buf, size_t len) {
                 if (n != 0) {
                         g_mutex_unlock(&w->lock);
                         if (n > 0 && ((size_t) n < sizeof(struct fuse_in_header) ||
-                                      accept_request(w, t, buf, (size_t) n)))
+                                      accept_request(w, t, buf, (size_t) n))) {
+                                pass_pidns(t->key);
                                 return n;
+                        }
                         finish_request(w, t);
                         continue;
                 }
@@ -388,16 +378,16 @@ static ssize_t next_request(Worker *w, int fd, void *buf, size_t len) {
                         g_mutex_unlock(&w->lock);
                         continue;
                 }
-                w->readers++;
+                g_ptr_array_add(w->reading, t);
                 g_mutex_unlock(&w->lock);
 
-                n = read_alone(w, fd, buf, len);
+                n = read_request(t, fd, buf, len);
                 saved = errno;
                 if (n >= (ssize_t) sizeof(struct fuse_in_header) && w->fair)
                         key = request_key(w, buf);
 
                 g_mutex_lock(&w->lock);
-                w->readers--;
+                g_ptr_array_remove_fast(w->reading, t);
                 serve = n > 0;
                 if (serve && w->fair && n >= (ssize_t) sizeof(struct fuse_in_header))
                         serve = admit_or_queue(w, t, key, buf, (size_t) n);
@@ -415,15 +405,17 @@ static ssize_t next_request(Worker *w, int fd, void *buf, size_t len) {
                 }
                 if (!serve)
                         continue;
-                if ((size_t) n < sizeof(struct fuse_in_header) || accept_request(w, t, buf, (size_t) n))
+                if ((size_t) n < sizeof(struct fuse_in_header) || accept_request(w, t, buf, (size_t) n)) {
+                        pass_pidns(key);
                         return n;
+                }
                 finish_request(w, t);
         }
 }
 
 /*
  * libfuse lets its threads be cancelled while they wait for a request, i.e. in here. Only the
- * wait in poll() may be cancelled (read_alone()): anywhere else the thread may hold w->lock, or
+ * wait in read() may be cancelled (read_request()): anywhere else the thread may hold w->lock, or
  * be half-way through its accounting.
  */
 static ssize_t io_read(int fd, void *buf, size_t len, void *userdata) {
@@ -505,30 +497,30 @@ static bool replay_init(Worker *w, GError **error) {
 
 /* ---------------------------------------------------------------- control */
 
-static void drain(Worker *w) {
-        uint64_t one = 1;
+/* Waits, with w->lock held, for a change or for the next retry of the wake. */
+static void wait_waking_readers(Worker *w) {
+        wake_readers(w);
+        g_cond_wait_until(&w->changed, &w->lock, g_get_monotonic_time() + WAKE_RETRY_MS * G_TIME_SPAN_MILLISECOND);
+}
 
+static void drain(Worker *w) {
         g_mutex_lock(&w->lock);
         w->stopping = true;
-        if (write(w->wake_fd, &one, sizeof(one)) < 0)
-                g_warning("cannot wake the reading threads: %s", g_strerror(errno));
         /* In fair mode, what waits in the queues is served before the worker goes. */
         while (!w->loop_ended &&
-               (w->readers > 0 || w->busy > 0 || (w->queue && fair_queue_length(w->queue) > 0)))
-                g_cond_wait(&w->changed, &w->lock);
+               (w->reading->len > 0 || w->busy > 0 || (w->queue && fair_queue_length(w->queue) > 0)))
+                wait_waking_readers(w);
         g_mutex_unlock(&w->lock);
 }
 
 static void end_session(Worker *w) {
-        uint64_t one = 1;
-
         g_mutex_lock(&w->lock);
         w->exiting = true;
         fuse_session_exit(w->se);
         g_cond_broadcast(&w->changed);
-        /* The thread in poll() returns and sees it. */
-        if (write(w->wake_fd, &one, sizeof(one)) < 0)
-                g_warning("cannot wake the reading thread: %s", g_strerror(errno));
+        /* Threads in read() return, see it, and libfuse's loop ends. */
+        while (!w->loop_ended)
+                wait_waking_readers(w);
         g_mutex_unlock(&w->lock);
 }
 
@@ -571,9 +563,14 @@ static gpointer control_thread(gpointer data) {
                 if (p[0].revents && control_message(w))
                         break;
                 if (r == 0) {
+                        /* A wake that came just before a thread's read() is repeated here. */
+                        g_mutex_lock(&w->lock);
+                        if (w->queue && fair_queue_length(w->queue) > 0)
+                                wake_readers(w);
+                        g_mutex_unlock(&w->lock);
                         handover_journal_compact(w->handover, w->nodes, false);
                         if (++ticks % CONTAINER_PRUNE_TICKS == 0)
-                                capfs_container_cache_prune(w->host);
+                                capfs_host_prune(w->host);
                 }
         }
         w->stop_requested = true;
@@ -717,18 +714,28 @@ static int open_fds(Worker *w, GError **error) {
         sigaddset(&stop_signals, SIGINT);
         sigaddset(&stop_signals, SIGHUP);
         w->signal_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
-        w->wake_fd = eventfd(0, EFD_CLOEXEC);
-        w->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         w->quit_fd = eventfd(0, EFD_CLOEXEC);
-        if (w->signal_fd < 0 || w->wake_fd < 0 || w->kick_fd < 0 || w->quit_fd < 0) {
+        if (w->signal_fd < 0 || w->quit_fd < 0) {
                 g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
                             "cannot create the worker's event fds: %s", g_strerror(errno));
                 return -1;
         }
-        /* The reading thread poll()s first: it must wake for a stop, and never block in read(). */
-        if (fcntl(w->fuse_fd, F_SETFL, fcntl(w->fuse_fd, F_GETFL) | O_NONBLOCK) < 0) {
+        return 0;
+}
+
+/*
+ * Threads block in read(). Set only once this worker serves: the fd may be the one the previous
+ * worker read from until then (workers before this scheme made it non-blocking).
+ */
+static int block_in_read(Worker *w, GError **error) {
+        struct sigaction wake = {.sa_handler = on_wake_signal}; /* no SA_RESTART: read() returns EINTR */
+        int flags = fcntl(w->fuse_fd, F_GETFL);
+
+        sigemptyset(&wake.sa_mask);
+        if (sigaction(WAKE_SIGNAL, &wake, NULL) < 0 || flags < 0 ||
+            fcntl(w->fuse_fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
                 g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
-                            "cannot make the FUSE fd %d non-blocking: %s", w->fuse_fd, g_strerror(errno));
+                            "cannot make the FUSE fd %d blocking: %s", w->fuse_fd, g_strerror(errno));
                 return -1;
         }
         return 0;
@@ -755,8 +762,6 @@ int worker_run(const WorkerConfig *config) {
         Worker w = {.fuse_fd = config->fuse_fd,
                     .control_fd = config->control_fd,
                     .signal_fd = -1,
-                    .wake_fd = -1,
-                    .kick_fd = -1,
                     .quit_fd = -1,
                     .proc_fd = -1};
         GThread *sampler_th = NULL, *control_th = NULL;
@@ -777,7 +782,7 @@ int worker_run(const WorkerConfig *config) {
 
         g_mutex_init(&w.lock);
         g_cond_init(&w.changed);
-        g_mutex_init(&w.read_lock);
+        w.reading = g_ptr_array_new();
         pthread_key_create(&w.thread_key, thread_state_free);
         the_worker = &w;
 
@@ -841,6 +846,8 @@ int worker_run(const WorkerConfig *config) {
                 status = WORKER_EXIT_STOPPED;
                 goto out;
         }
+        if (block_in_read(&w, &error) < 0)
+                goto out;
         handover_journal_restore(handover, nodes);
         handover_journal_attach(handover, nodes);
         announce(host, config->mountpoint, config->cpu_view, generation, w.fair);
@@ -857,8 +864,9 @@ int worker_run(const WorkerConfig *config) {
         loop_config = fuse_loop_cfg_create();
         /* One shared file: requests read on a clone die with the clone when this process does. */
         fuse_loop_cfg_set_clone_fd(loop_config, 0);
-        fuse_loop_cfg_set_idle_threads(loop_config, 8);
-        fuse_loop_cfg_set_max_threads(loop_config, 64);
+        /* Idle threads stay: one that ended after its request could leave a queued request unserved. */
+        fuse_loop_cfg_set_idle_threads(loop_config, WORKER_MAX_THREADS);
+        fuse_loop_cfg_set_max_threads(loop_config, WORKER_MAX_THREADS);
         r = fuse_session_loop_mt(w.se, loop_config);
         fuse_loop_cfg_destroy(loop_config);
         g_mutex_lock(&w.lock);
@@ -888,8 +896,6 @@ out:
         else
                 close_fd(&w.fuse_fd);
         close_fd(&w.signal_fd);
-        close_fd(&w.wake_fd);
-        close_fd(&w.kick_fd);
         close_fd(&w.quit_fd);
         close_fd(&w.control_fd);
         close_fd(&w.proc_fd);
@@ -906,6 +912,6 @@ out:
         pthread_key_delete(w.thread_key);
         g_mutex_clear(&w.lock);
         g_cond_clear(&w.changed);
-        g_mutex_clear(&w.read_lock);
+        g_ptr_array_unref(w.reading);
         return status;
 }

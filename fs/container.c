@@ -341,6 +341,10 @@ size_t capfs_container_cache_size(CapfsHost *host) {
 }
 
 int capfs_container_resolve(CapfsHost *host, pid_t caller, CapfsContainer **ret) {
+        return capfs_container_resolve_in(host, caller, 0, ret);
+}
+
+int capfs_container_resolve_in(CapfsHost *host, pid_t caller, uint64_t pidns_inode, CapfsContainer **ret) {
         g_autoptr(CapfsContainer) ct = NULL;
         g_autoptr(GString) stat = g_string_new(NULL);
         g_autoptr(GString) cgroups = g_string_new(NULL);
@@ -350,9 +354,14 @@ int capfs_container_resolve(CapfsHost *host, pid_t caller, CapfsContainer **ret)
 
         if (caller <= 0)
                 return -ESRCH;
-        r = read_pidns(host, caller, pidns, sizeof(pidns));
-        if (r < 0)
-                return r;
+        /* The link reads "pid:[INODE]", the inode of the namespace's nsfs file. */
+        if (pidns_inode != 0)
+                snprintf(pidns, sizeof(pidns), "pid:[%" G_GUINT64_FORMAT "]", pidns_inode);
+        else {
+                r = read_pidns(host, caller, pidns, sizeof(pidns));
+                if (r < 0)
+                        return r;
+        }
 
         /* The host's own processes are each their own "container" (their own cgroups): not remembered. */
         if (!g_str_equal(pidns, host->own_pidns)) {
