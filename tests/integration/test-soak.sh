@@ -74,6 +74,11 @@ fd_count() {
 container_fd_count() {
         find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -lname '/proc/*/cgroup' 2>/dev/null | wc -l
 }
+# And it keeps the kernel files it renders from open (fs/held.c): procfs files that are no
+# process's, and cgroup files (counted with the hierarchy directories every worker opens).
+kernel_fd_count() {
+        find "/proc/$1/fd" -mindepth 1 -maxdepth 1 \( -lname '/proc/[!0-9]*' -o -lname '/sys/*' \) 2>/dev/null | wc -l
+}
 rss_kb() {
         awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"
 }
@@ -83,6 +88,7 @@ mount_before=$(mount_id "$MNT")
 # Counted while nothing is being served: a request in progress holds fds of its own.
 first_worker=$(worker_of "$MNT")
 worker_fds_first=$(fd_count "$first_worker")
+worker_kernel_fds_first=$(kernel_fd_count "$first_worker")
 names=()
 for ((i = 0; i < SOAK_CONTAINERS; i++)); do
         limit=$(((128 + 16 * i) * 1048576))
@@ -121,13 +127,14 @@ for name in "${names[@]}"; do
 done
 last_worker=$(worker_of "$MNT")
 worker_container_fds=$(container_fd_count "$last_worker")
-worker_fds_last=$(($(fd_count "$last_worker") - worker_container_fds))
+worker_held_fds=$(($(kernel_fd_count "$last_worker") - worker_kernel_fds_first))
+worker_fds_last=$(($(fd_count "$last_worker") - worker_container_fds - worker_held_fds))
 sup_fds_after=$(fd_count "$supervisor")
 sup_rss_after=$(rss_kb "$supervisor")
 
 diag "$SOAK_SECONDS s, $SOAK_CONTAINERS containers: $kills SIGKILLs, $reloads reloads"
 diag "supervisor: fds $sup_fds_before -> $sup_fds_after, RSS $sup_rss_before -> $sup_rss_after kB;" \
-        "workers: fds $worker_fds_first (first) / $worker_fds_last (last, and $worker_container_fds of containers), RSS before each replacement: ${worker_rss[*]} kB"
+        "workers: fds $worker_fds_first (first) / $worker_fds_last (last, and $worker_container_fds of containers, $worker_held_fds kernel files held), RSS before each replacement: ${worker_rss[*]} kB"
 assert_eq "every worker was replaced within 20 s" 0 "$failed_replacements"
 check "the supervisor is still running" not pid_gone "$supervisor"
 assert_eq "the mount is the same mount" "$mount_before" "$(mount_id "$MNT")"
@@ -144,11 +151,15 @@ for ((i = 0; i < SOAK_CONTAINERS; i++)); do
 done
 diag "reads: $total_reads, writes read back: $total_writes"
 assert_eq "the supervisor's fds: as many at the end as at the start" "$sup_fds_before" "$sup_fds_after"
-assert_eq "the last worker has as many fds as the first, besides those of the containers it knows" \
+assert_eq "the last worker has as many fds as the first, besides those of the containers it knows and the files it holds" \
         "$worker_fds_first" "$worker_fds_last"
 # Each reader and writer has a pid namespace of its own: one container each.
 check "the last worker holds at most one file per container ($worker_container_fds)" \
         test "$worker_container_fds" -le $((2 * SOAK_CONTAINERS))
+# meminfo reads /proc/meminfo for all, and per container memory.stat, the usage counters and
+# (cgroup2) the limits of each level: a few per container, never one per read.
+check "the last worker holds a bounded number of kernel files ($worker_held_fds)" \
+        test "$worker_held_fds" -le $((16 * SOAK_CONTAINERS + 8))
 # A leak in the supervisor grows with every replacement: a few hundred kB of slack is noise.
 growth=$((sup_rss_after - sup_rss_before))
 assert_lt "the supervisor's RSS grew by less than 1 MiB" 1024 $((growth > 0 ? growth : 0))
