@@ -500,7 +500,8 @@ static bool replay_init(Worker *w, GError **error) {
 /* Waits, with w->lock held, for a change or for the next retry of the wake. */
 static void wait_waking_readers(Worker *w) {
         wake_readers(w);
-        g_cond_wait_until(&w->changed, &w->lock, g_get_monotonic_time() + WAKE_RETRY_MS * G_TIME_SPAN_MILLISECOND);
+        g_cond_wait_until(&w->changed, &w->lock,
+                          g_get_monotonic_time() + WAKE_RETRY_MS * G_TIME_SPAN_MILLISECOND);
 }
 
 static void drain(Worker *w) {

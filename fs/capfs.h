@@ -94,7 +94,8 @@ const char *capfs_controller_name(CapfsController ctrl);
  * same, and a request costs one readlink and one read instead of a walk to the init.
  */
 int capfs_container_resolve(CapfsHost *host, pid_t caller, CapfsContainer **ret);
-/* The same when the caller's pid namespace is known already: the inode of /proc/CALLER/ns/pid (0: unknown). */
+/* The same when the caller's pid namespace is known already: the inode of /proc/CALLER/ns/pid (0: unknown).
+ */
 int capfs_container_resolve_in(CapfsHost *host, pid_t caller, uint64_t pidns_inode, CapfsContainer **ret);
 /* Lets go of remembered containers whose init is gone (each holds a file open). */
 void capfs_container_cache_prune(CapfsHost *host);

@@ -60,7 +60,8 @@ CapfsHeldFiles *capfs_held_files_new(bool any_file_system) {
         CapfsHeldFiles *held = g_new0(CapfsHeldFiles, 1);
 
         g_mutex_init(&held->lock);
-        held->by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) held_file_unref);
+        held->by_key =
+                g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) held_file_unref);
         held->any_file_system = any_file_system;
         return held;
 }
