@@ -30,15 +30,14 @@ typedef struct MeminfoLine {
 
 /* The kernel pads "Key:" to 16 columns and the number to 8 ("%8llu"), then " kB". */
 static void append_kb_line(GString *out, const char *key, size_t key_len, uint64_t kb) {
-        char number[24];
-        int digits = snprintf(number, sizeof(number), "%8" G_GUINT64_FORMAT, kb);
+        char value[32];
+        int len = snprintf(value, sizeof(value), "%8" G_GUINT64_FORMAT " kB\n", kb);
 
         g_string_append_len(out, key, (gssize) key_len);
         g_string_append_c(out, ':');
         for (size_t column = key_len + 1; column < 16; column++)
                 g_string_append_c(out, ' ');
-        g_string_append_len(out, number, digits);
-        g_string_append_len(out, " kB\n", 4);
+        g_string_append_len(out, value, len);
 }
 
 /*

@@ -14,7 +14,7 @@ static void check_devices(GHashTable *devices, const char *separator, GString *t
         while (g_hash_table_iter_next(&iter, &key, &value)) {
                 GHashTable *stats = value;
                 GHashTableIter stat_iter;
-                gpointer stat_key, stat_value;
+                gpointer stat_key;
                 unsigned major, minor;
                 char canonical[32];
                 int consumed = 0;
@@ -27,11 +27,13 @@ static void check_devices(GHashTable *devices, const char *separator, GString *t
                 FUZZ_CHECK(g_hash_table_size(stats) > 0);
 
                 g_hash_table_iter_init(&stat_iter, stats);
-                while (g_hash_table_iter_next(&stat_iter, &stat_key, &stat_value)) {
+                while (g_hash_table_iter_next(&stat_iter, &stat_key, NULL)) {
+                        uint64_t stat_value;
+
                         fuzz_check_key(stat_key);
+                        FUZZ_CHECK(capfs_keyed_get(stats, stat_key, &stat_value));
                         g_string_append_printf(text, "%s %s%s%" PRIu64 "\n", (const char *) key,
-                                               (const char *) stat_key, separator,
-                                               *(const guint64 *) stat_value);
+                                               (const char *) stat_key, separator, stat_value);
                 }
         }
 }

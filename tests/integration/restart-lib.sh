@@ -164,5 +164,5 @@ replace() {
 # patched_library LIB OUT: LIB with meminfo's unit printed "KB": code that only a reloaded
 # library can serve.
 patched_library() {
-        LC_ALL=C perl -0777 -pe 's/%-16s%8lu kB/%-16s%8lu KB/' "$1" >"$2" && ! cmp -s "$1" "$2"
+        LC_ALL=C perl -0777 -pe 's/%8lu kB\n/%8lu KB\n/' "$1" >"$2" && ! cmp -s "$1" "$2"
 }
