@@ -275,7 +275,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
         CapfsNodeAttr attr;
         int r;
 
-        r = request_node(req, ino, &path, &ct);
+        /* A /proc file opens the same for everyone: its READ looks the caller's container up. */
+        r = request_path(req, ino, &path);
+        if (r >= 0 && capfs_node_needs_container(path))
+                r = request_container(req, &ct);
         if (r >= 0)
                 r = capfs_node_stat(server_of(req)->host, ct, path, &attr);
         if (r >= 0 && attr.type == CAPFS_NODE_DIR)

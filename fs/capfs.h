@@ -128,6 +128,12 @@ typedef struct CapfsNodeAttr {
 
 typedef void (*CapfsDirFiller)(void *userdata, const char *name, CapfsNodeType type);
 
+/*
+ * Whether anything but reading @path depends on the caller: false for the declared files and
+ * the directories leading to them, whose stat, open and listing are the same for everyone
+ * (their content is not), and which take a NULL container for those calls.
+ */
+bool capfs_node_needs_container(const char *path);
 int capfs_node_stat(CapfsHost *host, const CapfsContainer *ct, const char *path, CapfsNodeAttr *ret);
 int capfs_node_readdir(CapfsHost *host, const CapfsContainer *ct, const char *path, CapfsDirFiller fill,
                        void *userdata);

@@ -64,6 +64,12 @@ static bool is_static_dir(const char *path) {
         return false;
 }
 
+bool capfs_node_needs_container(const char *path) {
+        const char *rest;
+
+        return find_subtree(path, &rest) != NULL;
+}
+
 int capfs_node_stat(CapfsHost *host, const CapfsContainer *ct, const char *path, CapfsNodeAttr *ret) {
         const CapfsVirtualFile *file = find_file(path);
         const CapfsSubtree *sub;

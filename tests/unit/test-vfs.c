@@ -166,6 +166,30 @@ static void test_every_file_renders(void) {
         }
 }
 
+/* Declared files open and stat without a container: the daemon skips looking it up for them. */
+static void test_needs_container(void) {
+        g_autoptr(CapfsHost) host = fixture_host("v1", CAPFS_CPU_VIEW_QUOTA);
+        CapfsNodeAttr attr;
+
+        for (size_t i = 0; i < capfs_virtual_files_count; i++) {
+                const char *path = capfs_virtual_files[i].path;
+
+                g_assert_false(capfs_node_needs_container(path));
+                g_assert_cmpint(capfs_node_stat(host, NULL, path, &attr), ==, 0);
+                g_assert_cmpint(capfs_node_open(host, NULL, path, O_RDONLY), ==, 0);
+        }
+        g_assert_false(capfs_node_needs_container(""));
+        g_assert_false(capfs_node_needs_container("proc"));
+        g_assert_cmpint(capfs_node_stat(host, NULL, "proc", &attr), ==, 0);
+        g_assert_cmpint(attr.type, ==, CAPFS_NODE_DIR);
+        g_assert_true(capfs_node_needs_container("cgroup"));
+        g_assert_true(capfs_node_needs_container("cgroup/memory/knob"));
+        g_assert_true(capfs_node_needs_container("sys/devices/system/cpu"));
+        g_assert_true(capfs_node_needs_container("sys/devices/system/cpu/online"));
+        /* "cgroups" is not "cgroup": whole components. */
+        g_assert_false(capfs_node_needs_container("cgroups"));
+}
+
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/vfs/readdir", test_readdir);
@@ -174,5 +198,6 @@ int main(int argc, char **argv) {
         g_test_add_func("/vfs/no-tree-changes", test_no_tree_changes);
         g_test_add_func("/vfs/read-kinds", test_read_kinds);
         g_test_add_func("/vfs/every-file-renders", test_every_file_renders);
+        g_test_add_func("/vfs/needs-container", test_needs_container);
         return g_test_run();
 }
