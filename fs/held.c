@@ -16,8 +16,6 @@
  * drops the fd and the path is opened afresh, which finds a cgroup re-created at that path,
  * or fails as a fresh open would.
  */
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <sys/vfs.h>
 
 #include "internal.h"
@@ -33,8 +31,6 @@
  * read without being held until the next prune.
  */
 #define HELD_MAX 4096
-/* Bytes asked for by the first pread(): every file capfs renders from fits, most in one go. */
-#define HELD_FIRST_READ 16384
 
 typedef struct HeldFile {
         int fd;
@@ -117,48 +113,6 @@ static FileKind file_kind(const CapfsHeldFiles *held, int fd, const char *path) 
         }
 }
 
-static int open_regular(int dirfd, const char *path) {
-        _cleanup_close_ int fd = -EBADF;
-        struct stat st;
-
-        /* O_NONBLOCK: a fixture or a hostile tree must never park a daemon thread on a FIFO. */
-        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (S_ISDIR(st.st_mode))
-                return -EISDIR;
-        if (!S_ISREG(st.st_mode))
-                return -EINVAL;
-        return g_steal_fd(&fd);
-}
-
-/* The whole text behind @fd, read from offset 0 until the kernel says (or @one_piece shows) end of file. */
-static int pread_whole(int fd, bool one_piece, GString *out) {
-        size_t chunk = HELD_FIRST_READ;
-
-        g_string_truncate(out, 0);
-        for (;;) {
-                gsize used = out->len;
-                ssize_t n;
-
-                g_string_set_size(out, used + chunk);
-                n = pread(fd, out->str + used, chunk, (off_t) used);
-                if (n < 0) {
-                        int r = -errno;
-                        g_string_set_size(out, used);
-                        if (r == -EINTR)
-                                continue;
-                        return r;
-                }
-                g_string_set_size(out, used + (gsize) n);
-                if (n == 0 || (one_piece && (size_t) n < chunk))
-                        return 0;
-                chunk = 4096;
-        }
-}
-
 static char *held_key(int dirfd, const char *path) {
         return g_strdup_printf("%d/%s", dirfd, path);
 }
@@ -218,7 +172,7 @@ int capfs_held_read(const CapfsHost *host, int dirfd, const char *path, GString 
         now = g_get_monotonic_time();
         h = held_take(held, key, now);
         if (h) {
-                r = pread_whole(h->fd, h->one_piece, out);
+                r = capfs_pread_whole(h->fd, h->one_piece, out);
                 if (r < 0)
                         held_forget(held, key, h);
                 held_file_unref(h);
@@ -226,13 +180,13 @@ int capfs_held_read(const CapfsHost *host, int dirfd, const char *path, GString 
                         return r;
         }
 
-        fd = open_regular(dirfd, path);
+        fd = capfs_open_regular_at(dirfd, path);
         if (fd < 0) {
                 g_string_truncate(out, 0);
                 return fd;
         }
         kind = file_kind(held, fd, path);
-        r = pread_whole(fd, kind == FILE_ONE_PIECE, out);
+        r = capfs_pread_whole(fd, kind == FILE_ONE_PIECE, out);
         if (r < 0 || kind == FILE_ORDINARY) {
                 close(fd);
                 return r;

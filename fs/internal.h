@@ -23,6 +23,14 @@ static inline void capfs_closep(int *fd) {
 /* The table behind CapfsHost.container_cache. */
 GHashTable *capfs_container_cache_new(void);
 
+/* Opens a regular file for reading: -EISDIR for a directory, -EINVAL for anything else but a file. */
+int capfs_open_regular_at(int dirfd, const char *path);
+/*
+ * Reads the whole text behind @fd from offset 0 into @out (replacing its content), until a
+ * read returns nothing or, when @one_piece (a kernel file made at once, see held.c), less
+ * than was asked for.
+ */
+int capfs_pread_whole(int fd, bool one_piece, GString *out);
 /* Reads a whole file relative to @dirfd into @out (replacing its content). Never blocks on FIFOs. */
 int capfs_read_file_at(int dirfd, const char *path, GString *out);
 /*
