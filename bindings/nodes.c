@@ -8,7 +8,7 @@ typedef struct Node {
 } Node;
 
 struct NodeTable {
-        GMutex lock;
+        GRWLock lock; /* every request looks its node's path up: readers share it */
         GHashTable *by_path; /* borrowed path -> Node */
         GHashTable *by_ino; /* &Node.ino -> Node, owns the Node */
         uint64_t next_ino;
@@ -25,7 +25,7 @@ NodeTable *node_table_new(void) {
         NodeTable *table = g_new0(NodeTable, 1);
         Node *root = g_new0(Node, 1);
 
-        g_mutex_init(&table->lock);
+        g_rw_lock_init(&table->lock);
         table->by_path = g_hash_table_new(g_str_hash, g_str_equal);
         table->by_ino = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, (GDestroyNotify) node_free);
 
@@ -44,12 +44,12 @@ void node_table_free(NodeTable *table) {
                 return;
         g_hash_table_unref(table->by_path);
         g_hash_table_unref(table->by_ino);
-        g_mutex_clear(&table->lock);
+        g_rw_lock_clear(&table->lock);
         g_free(table);
 }
 
 uint64_t node_table_ref(NodeTable *table, const char *path) {
-        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
+        g_autoptr(GRWLockWriterLocker) G_GNUC_UNUSED locker = g_rw_lock_writer_locker_new(&table->lock);
         Node *node = g_hash_table_lookup(table->by_path, path);
 
         if (!node) {
@@ -66,14 +66,14 @@ uint64_t node_table_ref(NodeTable *table, const char *path) {
 }
 
 char *node_table_path(NodeTable *table, uint64_t ino) {
-        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
+        g_autoptr(GRWLockReaderLocker) G_GNUC_UNUSED locker = g_rw_lock_reader_locker_new(&table->lock);
         Node *node = g_hash_table_lookup(table->by_ino, &ino);
 
         return node ? g_strdup(node->path) : NULL;
 }
 
 void node_table_forget(NodeTable *table, uint64_t ino, uint64_t nlookup) {
-        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
+        g_autoptr(GRWLockWriterLocker) G_GNUC_UNUSED locker = g_rw_lock_writer_locker_new(&table->lock);
         Node *node = g_hash_table_lookup(table->by_ino, &ino);
 
         if (!node || ino == CAPFS_ROOT_INO)
@@ -88,7 +88,7 @@ void node_table_forget(NodeTable *table, uint64_t ino, uint64_t nlookup) {
 }
 
 uint64_t node_table_peek(NodeTable *table, const char *path) {
-        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
+        g_autoptr(GRWLockReaderLocker) G_GNUC_UNUSED locker = g_rw_lock_reader_locker_new(&table->lock);
         Node *node = g_hash_table_lookup(table->by_path, path);
 
         if (node)
@@ -98,19 +98,19 @@ uint64_t node_table_peek(NodeTable *table, const char *path) {
 }
 
 size_t node_table_size(NodeTable *table) {
-        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
+        g_autoptr(GRWLockReaderLocker) G_GNUC_UNUSED locker = g_rw_lock_reader_locker_new(&table->lock);
         return g_hash_table_size(table->by_ino);
 }
 
 void node_table_observe(NodeTable *table, const NodeTableObserver *observer, void *data) {
-        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
+        g_autoptr(GRWLockWriterLocker) G_GNUC_UNUSED locker = g_rw_lock_writer_locker_new(&table->lock);
 
         table->observer = observer;
         table->observer_data = data;
 }
 
 void node_table_foreach(NodeTable *table, NodeTableVisit visit, void *data) {
-        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
+        g_autoptr(GRWLockReaderLocker) G_GNUC_UNUSED locker = g_rw_lock_reader_locker_new(&table->lock);
         GHashTableIter iter;
         Node *node;
 
@@ -121,7 +121,7 @@ void node_table_foreach(NodeTable *table, NodeTableVisit visit, void *data) {
 
 void node_table_restore(NodeTable *table, uint64_t ino, const char *path, uint64_t nlookup,
                         uint64_t next_ino) {
-        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
+        g_autoptr(GRWLockWriterLocker) G_GNUC_UNUSED locker = g_rw_lock_writer_locker_new(&table->lock);
         Node *node = g_hash_table_lookup(table->by_ino, &ino);
 
         table->next_ino = MAX(table->next_ino, MAX(next_ino, ino + 1));
@@ -141,7 +141,7 @@ void node_table_restore(NodeTable *table, uint64_t ino, const char *path, uint64
 }
 
 void node_table_remove(NodeTable *table, uint64_t ino) {
-        g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new(&table->lock);
+        g_autoptr(GRWLockWriterLocker) G_GNUC_UNUSED locker = g_rw_lock_writer_locker_new(&table->lock);
         Node *node = g_hash_table_lookup(table->by_ino, &ino);
 
         if (!node || ino == CAPFS_ROOT_INO)

@@ -108,10 +108,10 @@ typedef struct WorkerThread {
 /* libfuse hands the custom I/O hooks the session's userdata (the CapfsServer), not ours. */
 static Worker *the_worker;
 
-static void finish_request(Worker *w, WorkerThread *t) {
+/* Called with w->lock held. */
+static void finish_request_locked(Worker *w, WorkerThread *t) {
         if (!t->busy)
                 return;
-        g_mutex_lock(&w->lock);
         t->busy = false;
         w->busy--;
         if (t->counted) {
@@ -120,6 +120,13 @@ static void finish_request(Worker *w, WorkerThread *t) {
         }
         if (w->stopping)
                 g_cond_broadcast(&w->changed);
+}
+
+static void finish_request(Worker *w, WorkerThread *t) {
+        if (!t->busy)
+                return;
+        g_mutex_lock(&w->lock);
+        finish_request_locked(w, t);
         g_mutex_unlock(&w->lock);
 }
 
@@ -347,8 +354,6 @@ static void pass_pidns(uint64_t key) {
 static ssize_t next_request(Worker *w, int fd, void *buf, size_t len) {
         WorkerThread *t = thread_state(w);
 
-        /* Back here, the thread is done with its previous request. */
-        finish_request(w, t);
         for (;;) {
                 uint64_t key = FAIR_KEY_CONNECTION;
                 ssize_t n;
@@ -356,6 +361,8 @@ static ssize_t next_request(Worker *w, int fd, void *buf, size_t len) {
                 bool serve;
 
                 g_mutex_lock(&w->lock);
+                /* Back here, the thread is done with its previous request. */
+                finish_request_locked(w, t);
                 if (w->exiting) {
                         g_mutex_unlock(&w->lock);
                         errno = EINTR;

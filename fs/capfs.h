@@ -57,7 +57,7 @@ typedef struct CapfsHost {
         GMutex init_cache_lock;
         GHashTable *init_by_pidns; /* "pid:[N]" -> host pid of that namespace's init */
         /* "pid:[N]" -> what capfs_container_resolve() found for that namespace (container.c) */
-        GMutex container_cache_lock;
+        GRWLock container_cache_lock; /* readers look up, writers add and drop */
         GHashTable *container_cache;
         /* Kernel text files kept open between reads (held.c). */
         CapfsHeldFiles *held_files;

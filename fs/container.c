@@ -235,19 +235,19 @@ static CapfsContainer *container_copy(const CapfsContainer *from, pid_t caller) 
 static CachedContainer *cache_get(CapfsHost *host, const char *pidns) {
         CachedContainer *cc;
 
-        g_mutex_lock(&host->container_cache_lock);
+        g_rw_lock_reader_lock(&host->container_cache_lock);
         cc = g_hash_table_lookup(host->container_cache, pidns);
         if (cc)
                 g_atomic_rc_box_acquire(cc);
-        g_mutex_unlock(&host->container_cache_lock);
+        g_rw_lock_reader_unlock(&host->container_cache_lock);
         return cc;
 }
 
 static void cache_drop(CapfsHost *host, const char *pidns, CachedContainer *cc) {
-        g_mutex_lock(&host->container_cache_lock);
+        g_rw_lock_writer_lock(&host->container_cache_lock);
         if (g_hash_table_lookup(host->container_cache, pidns) == cc)
                 g_hash_table_remove(host->container_cache, pidns);
-        g_mutex_unlock(&host->container_cache_lock);
+        g_rw_lock_writer_unlock(&host->container_cache_lock);
 }
 
 /* The container of @pidns as remembered, if its init still reads the same cgroups; else NULL. */
@@ -314,7 +314,7 @@ static void cache_add(CapfsHost *host, const char *pidns, const CapfsContainer *
         cc->cgroup_len = len;
         cc->ct = container_copy(ct, 0);
 
-        g_mutex_lock(&host->container_cache_lock);
+        g_rw_lock_writer_lock(&host->container_cache_lock);
         if (g_hash_table_size(host->container_cache) >= CONTAINER_CACHE_MAX) {
                 cache_prune_locked(host);
                 /* Still full of live containers: forget them all, the busy ones come back first. */
@@ -322,21 +322,21 @@ static void cache_add(CapfsHost *host, const char *pidns, const CapfsContainer *
                         g_hash_table_remove_all(host->container_cache);
         }
         g_hash_table_replace(host->container_cache, g_strdup(pidns), cc);
-        g_mutex_unlock(&host->container_cache_lock);
+        g_rw_lock_writer_unlock(&host->container_cache_lock);
 }
 
 void capfs_container_cache_prune(CapfsHost *host) {
-        g_mutex_lock(&host->container_cache_lock);
+        g_rw_lock_writer_lock(&host->container_cache_lock);
         cache_prune_locked(host);
-        g_mutex_unlock(&host->container_cache_lock);
+        g_rw_lock_writer_unlock(&host->container_cache_lock);
 }
 
 size_t capfs_container_cache_size(CapfsHost *host) {
         size_t n;
 
-        g_mutex_lock(&host->container_cache_lock);
+        g_rw_lock_writer_lock(&host->container_cache_lock);
         n = g_hash_table_size(host->container_cache);
-        g_mutex_unlock(&host->container_cache_lock);
+        g_rw_lock_writer_unlock(&host->container_cache_lock);
         return n;
 }
 

@@ -36,11 +36,11 @@ typedef struct HeldFile {
         int fd;
         bool one_piece;
         gint refs; /* the table's one, and one per read in progress */
-        int64_t used_usec;
+        int64_t used_usec; /* written under the reader lock: atomically */
 } HeldFile;
 
 struct CapfsHeldFiles {
-        GMutex lock;
+        GRWLock lock; /* every read takes it to look up: readers share it */
         GHashTable *by_key; /* "DIRFD/PATH" -> HeldFile* */
         bool any_file_system;
 };
@@ -55,7 +55,7 @@ static void held_file_unref(HeldFile *h) {
 CapfsHeldFiles *capfs_held_files_new(bool any_file_system) {
         CapfsHeldFiles *held = g_new0(CapfsHeldFiles, 1);
 
-        g_mutex_init(&held->lock);
+        g_rw_lock_init(&held->lock);
         held->by_key =
                 g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) held_file_unref);
         held->any_file_system = any_file_system;
@@ -66,7 +66,7 @@ void capfs_held_files_free(CapfsHeldFiles *held) {
         if (!held)
                 return;
         g_hash_table_unref(held->by_key);
-        g_mutex_clear(&held->lock);
+        g_rw_lock_clear(&held->lock);
         g_free(held);
 }
 
@@ -121,13 +121,13 @@ static char *held_key(int dirfd, const char *path) {
 static HeldFile *held_take(CapfsHeldFiles *held, const char *key, int64_t now) {
         HeldFile *h;
 
-        g_mutex_lock(&held->lock);
+        g_rw_lock_reader_lock(&held->lock);
         h = g_hash_table_lookup(held->by_key, key);
         if (h) {
                 g_atomic_int_inc(&h->refs);
-                h->used_usec = now;
+                __atomic_store_n(&h->used_usec, now, __ATOMIC_RELAXED);
         }
-        g_mutex_unlock(&held->lock);
+        g_rw_lock_reader_unlock(&held->lock);
         return h;
 }
 
@@ -139,23 +139,23 @@ static void held_keep(CapfsHeldFiles *held, char *key, int fd, bool one_piece, i
         h->one_piece = one_piece;
         h->refs = 1;
         h->used_usec = now;
-        g_mutex_lock(&held->lock);
+        g_rw_lock_writer_lock(&held->lock);
         if (g_hash_table_size(held->by_key) < HELD_MAX && !g_hash_table_contains(held->by_key, key)) {
                 g_hash_table_insert(held->by_key, key, h);
                 h = NULL;
                 key = NULL;
         }
-        g_mutex_unlock(&held->lock);
+        g_rw_lock_writer_unlock(&held->lock);
         g_free(key);
         held_file_unref(h);
 }
 
 /* Drops @h from the table if it is still there: its reads fail. */
 static void held_forget(CapfsHeldFiles *held, const char *key, HeldFile *h) {
-        g_mutex_lock(&held->lock);
+        g_rw_lock_writer_lock(&held->lock);
         if (g_hash_table_lookup(held->by_key, key) == h)
                 g_hash_table_remove(held->by_key, key);
-        g_mutex_unlock(&held->lock);
+        g_rw_lock_writer_unlock(&held->lock);
 }
 
 int capfs_held_read(const CapfsHost *host, int dirfd, const char *path, GString *out) {
@@ -200,12 +200,12 @@ unsigned capfs_held_files_prune(CapfsHeldFiles *held, int64_t unused_since_usec)
         HeldFile *h;
         unsigned left;
 
-        g_mutex_lock(&held->lock);
+        g_rw_lock_writer_lock(&held->lock);
         g_hash_table_iter_init(&iter, held->by_key);
         while (g_hash_table_iter_next(&iter, NULL, (gpointer *) &h))
-                if (h->used_usec < unused_since_usec)
+                if (__atomic_load_n(&h->used_usec, __ATOMIC_RELAXED) < unused_since_usec)
                         g_hash_table_iter_remove(&iter);
         left = g_hash_table_size(held->by_key);
-        g_mutex_unlock(&held->lock);
+        g_rw_lock_writer_unlock(&held->lock);
         return left;
 }

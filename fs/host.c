@@ -63,7 +63,7 @@ CapfsHost *capfs_host_open(const char *root, CapfsCpuView cpu_view, GError **err
                 host->hierarchy_fd[c] = -1;
         g_mutex_init(&host->init_cache_lock);
         host->init_by_pidns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        g_mutex_init(&host->container_cache_lock);
+        g_rw_lock_init(&host->container_cache_lock);
         host->container_cache = capfs_container_cache_new();
         host->held_files = capfs_held_files_new(false);
         host->cpu_view = cpu_view;
@@ -127,7 +127,7 @@ void capfs_host_free(CapfsHost *host) {
         g_clear_pointer(&host->init_by_pidns, g_hash_table_unref);
         g_mutex_clear(&host->init_cache_lock);
         g_clear_pointer(&host->container_cache, g_hash_table_unref);
-        g_mutex_clear(&host->container_cache_lock);
+        g_rw_lock_clear(&host->container_cache_lock);
         g_clear_pointer(&host->held_files, capfs_held_files_free);
         g_free(host);
 }
