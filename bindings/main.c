@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -597,12 +598,27 @@ static int upgrade(const Options *o) {
         return 1;
 }
 
+/*
+ * The worker keeps a file open per known container and per kernel file it renders from
+ * (libcapfs sizes those caches by this limit); nothing here uses select(), so the soft limit
+ * may go up to the hard one, as systemd advises for such programs.
+ */
+static void raise_fd_limit(void) {
+        struct rlimit nofile;
+
+        if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+                nofile.rlim_cur = nofile.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &nofile);
+        }
+}
+
 int main(int argc, char **argv) {
         g_autoptr(GError) error = NULL;
         Options o = {.lock_fd = -1, .preflight = -1};
         int r;
 
         g_log_set_default_handler(log_handler, NULL);
+        raise_fd_limit();
         if (!parse_options(&argc, &argv, &o, &error)) {
                 fprintf(stderr, "capfs: %s\n", error->message);
                 options_clear(&o);

@@ -173,7 +173,10 @@ static int parse_cgroups(const CapfsHost *host, CapfsContainer *ct, const char *
  * hundred bytes long); a longer one is simply not remembered.
  */
 #define CGROUP_TEXT_MAX 8192
-/* Each holds a file open; beyond this many, forgotten ones are looked up again. */
+/*
+ * Each holds a file open; beyond this many (fewer with a low RLIMIT_NOFILE), forgotten ones
+ * are looked up again.
+ */
 #define CONTAINER_CACHE_MAX 4096
 
 typedef struct CachedContainer {
@@ -292,6 +295,7 @@ static void cache_add(CapfsHost *host, const char *pidns, const CapfsContainer *
         char path[64], now[CGROUP_TEXT_MAX];
         CapfsPidStat parsed;
         CachedContainer *cc;
+        unsigned max;
         int fd;
         ssize_t n;
 
@@ -314,11 +318,12 @@ static void cache_add(CapfsHost *host, const char *pidns, const CapfsContainer *
         cc->cgroup_len = len;
         cc->ct = container_copy(ct, 0);
 
+        max = capfs_fd_budget(CONTAINER_CACHE_MAX);
         g_rw_lock_writer_lock(&host->container_cache_lock);
-        if (g_hash_table_size(host->container_cache) >= CONTAINER_CACHE_MAX) {
+        if (g_hash_table_size(host->container_cache) >= max) {
                 cache_prune_locked(host);
                 /* Still full of live containers: forget them all, the busy ones come back first. */
-                if (g_hash_table_size(host->container_cache) >= CONTAINER_CACHE_MAX)
+                if (g_hash_table_size(host->container_cache) >= max)
                         g_hash_table_remove_all(host->container_cache);
         }
         g_hash_table_replace(host->container_cache, g_strdup(pidns), cc);

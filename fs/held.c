@@ -27,10 +27,13 @@
 
 /*
  * Each held kernfs file keeps a page of kernel memory for its text: 4096 of them are 16 MiB
- * or so, enough for a thousand containers' meminfo, stat and uptime. Past that, files are
- * read without being held until the next prune.
+ * or so, enough for a thousand containers' meminfo, stat and uptime; fewer where
+ * RLIMIT_NOFILE is low (capfs_fd_budget()). Past that, files are read without being held
+ * until the next prune.
  */
 #define HELD_MAX 4096
+/* Out of fds: files unread this long are closed to make room. */
+#define HELD_MAKE_ROOM_USEC G_USEC_PER_SEC
 
 typedef struct HeldFile {
         int fd;
@@ -42,6 +45,7 @@ typedef struct HeldFile {
 struct CapfsHeldFiles {
         GRWLock lock; /* every read takes it to look up: readers share it */
         GHashTable *by_key; /* "DIRFD/PATH" -> HeldFile* */
+        unsigned max;
         bool any_file_system;
 };
 
@@ -59,6 +63,7 @@ CapfsHeldFiles *capfs_held_files_new(bool any_file_system) {
         held->by_key =
                 g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) held_file_unref);
         held->any_file_system = any_file_system;
+        held->max = capfs_fd_budget(HELD_MAX);
         return held;
 }
 
@@ -140,7 +145,7 @@ static void held_keep(CapfsHeldFiles *held, char *key, int fd, bool one_piece, i
         h->refs = 1;
         h->used_usec = now;
         g_rw_lock_writer_lock(&held->lock);
-        if (g_hash_table_size(held->by_key) < HELD_MAX && !g_hash_table_contains(held->by_key, key)) {
+        if (g_hash_table_size(held->by_key) < held->max && !g_hash_table_contains(held->by_key, key)) {
                 g_hash_table_insert(held->by_key, key, h);
                 h = NULL;
                 key = NULL;
@@ -181,6 +186,10 @@ int capfs_held_read(const CapfsHost *host, int dirfd, const char *path, GString 
         }
 
         fd = capfs_open_regular_at(dirfd, path);
+        if (fd == -EMFILE) {
+                capfs_held_files_prune(held, now - HELD_MAKE_ROOM_USEC);
+                fd = capfs_open_regular_at(dirfd, path);
+        }
         if (fd < 0) {
                 g_string_truncate(out, 0);
                 return fd;

@@ -23,6 +23,11 @@ static inline void capfs_closep(int *fd) {
 /* The table behind CapfsHost.container_cache. */
 GHashTable *capfs_container_cache_new(void);
 
+/*
+ * How many fds a cache that would like @wanted may hold: a quarter of RLIMIT_NOFILE at the
+ * most (the container cache and the held files each take one quarter), at least 16.
+ */
+unsigned capfs_fd_budget(unsigned wanted);
 /* Opens a regular file for reading: -EISDIR for a directory, -EINVAL for anything else but a file. */
 int capfs_open_regular_at(int dirfd, const char *path);
 /*

@@ -1,9 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "internal.h"
+
+unsigned capfs_fd_budget(unsigned wanted) {
+        struct rlimit nofile;
+        rlim_t quarter;
+
+        if (getrlimit(RLIMIT_NOFILE, &nofile) < 0 || nofile.rlim_cur == RLIM_INFINITY)
+                return wanted;
+        quarter = nofile.rlim_cur / 4;
+        return (unsigned) CLAMP(quarter, (rlim_t) 16, (rlim_t) wanted);
+}
 
 int capfs_open_regular_at(int dirfd, const char *path) {
         _cleanup_close_ int fd = -EBADF;

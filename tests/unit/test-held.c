@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "internal.h"
@@ -157,6 +158,43 @@ static void test_proc_uptime_held(void) {
                 close(proc);
 }
 
+/*
+ * Out of fds: held files unread for a second are closed to make room, and the read succeeds.
+ * The table never holds more than a quarter of RLIMIT_NOFILE itself.
+ */
+static void test_out_of_fds(void) {
+        struct rlimit saved, low;
+        GArray *filler = g_array_new(FALSE, FALSE, sizeof(int));
+        Scratch s;
+        int fd;
+
+        g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &saved), ==, 0);
+        low = saved;
+        low.rlim_cur = 128;
+        g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &low), ==, 0);
+        scratch_init(&s, true);
+        for (unsigned i = 0; i < 40; i++) {
+                g_autofree char *name = g_strdup_printf("knob%u", i);
+                g_autofree char *text = g_strdup_printf("%u\n", i);
+
+                rewrite(&s, name, text);
+                assert_read(&s, name, text);
+        }
+        /* 128 / 4 */
+        g_assert_cmpuint(capfs_held_files_prune(s.host.held_files, G_MININT64), ==, 32);
+        rewrite(&s, "late", "late\n");
+        g_usleep(1100 * 1000);
+        while ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+                g_array_append_val(filler, fd);
+        g_assert_cmpint(errno, ==, EMFILE);
+        assert_read(&s, "late", "late\n");
+        for (guint i = 0; i < filler->len; i++)
+                close(g_array_index(filler, int, i));
+        g_array_unref(filler);
+        scratch_clear(&s);
+        g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &saved), ==, 0);
+}
+
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/held/reads-fresh-text", test_held_reads_fresh_text);
@@ -165,5 +203,6 @@ int main(int argc, char **argv) {
         g_test_add_func("/held/ordinary-files-not-held", test_ordinary_files_not_held);
         g_test_add_func("/held/prune", test_prune);
         g_test_add_func("/held/proc-uptime", test_proc_uptime_held);
+        g_test_add_func("/held/out-of-fds", test_out_of_fds);
         return g_test_run();
 }
