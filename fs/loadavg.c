@@ -331,7 +331,6 @@ char *capfs_loadavg_export(CapfsLoadavg *la, size_t *ret_len) {
 }
 
 static Tracked *parse_tracked(const char *line) {
-        g_autoptr(GString) path = NULL;
         Tracked t = {0};
         int last_pid, consumed = 0;
 
