@@ -79,6 +79,23 @@ container_fd_count() {
 kernel_fd_count() {
         find "/proc/$1/fd" -mindepth 1 -maxdepth 1 \( -lname '/proc/[!0-9]*' -o -lname '/sys/*' \) 2>/dev/null | wc -l
 }
+# steady_fd_count PID COUNTER: the fewest of 5 counts 100 ms apart. The loadavg sampler opens /proc
+# and /proc/PID/stat files for a moment every few seconds; what leaks stays open in every count.
+steady_fd_count() {
+        local pid=$1 counter=$2 n least=
+        for _ in 1 2 3 4 5; do
+                n=$("$counter" "$pid")
+                if [[ -z $least ]] || ((n < least)); then
+                        least=$n
+                fi
+                sleep 0.1
+        done
+        echo "$least"
+}
+# What a worker's fds point to, for the log when the counts differ.
+fd_targets() {
+        find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -printf '%l\n' 2>/dev/null | sort | uniq -c
+}
 rss_kb() {
         awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"
 }
@@ -87,8 +104,9 @@ supervisor=$CAPFS_PID
 mount_before=$(mount_id "$MNT")
 # Counted while nothing is being served: a request in progress holds fds of its own.
 first_worker=$(worker_of "$MNT")
-worker_fds_first=$(fd_count "$first_worker")
-worker_kernel_fds_first=$(kernel_fd_count "$first_worker")
+worker_fds_first=$(steady_fd_count "$first_worker" fd_count)
+worker_fd_targets_first=$(fd_targets "$first_worker")
+worker_kernel_fds_first=$(steady_fd_count "$first_worker" kernel_fd_count)
 names=()
 for ((i = 0; i < SOAK_CONTAINERS; i++)); do
         limit=$(((128 + 16 * i) * 1048576))
@@ -126,9 +144,9 @@ for name in "${names[@]}"; do
         stop_reader "$name"
 done
 last_worker=$(worker_of "$MNT")
-worker_container_fds=$(container_fd_count "$last_worker")
-worker_held_fds=$(($(kernel_fd_count "$last_worker") - worker_kernel_fds_first))
-worker_fds_last=$(($(fd_count "$last_worker") - worker_container_fds - worker_held_fds))
+worker_container_fds=$(steady_fd_count "$last_worker" container_fd_count)
+worker_held_fds=$(($(steady_fd_count "$last_worker" kernel_fd_count) - worker_kernel_fds_first))
+worker_fds_last=$(($(steady_fd_count "$last_worker" fd_count) - worker_container_fds - worker_held_fds))
 sup_fds_after=$(fd_count "$supervisor")
 sup_rss_after=$(rss_kb "$supervisor")
 
@@ -153,6 +171,10 @@ diag "reads: $total_reads, writes read back: $total_writes"
 assert_eq "the supervisor's fds: as many at the end as at the start" "$sup_fds_before" "$sup_fds_after"
 assert_eq "the last worker has as many fds as the first, besides those of the containers it knows and the files it holds" \
         "$worker_fds_first" "$worker_fds_last"
+if [[ $worker_fds_first != "$worker_fds_last" ]]; then
+        diag "the first worker's fds:" "$worker_fd_targets_first"
+        diag "the last worker's fds:" "$(fd_targets "$last_worker")"
+fi
 # Each reader and writer has a pid namespace of its own: one container each.
 check "the last worker holds at most one file per container ($worker_container_fds)" \
         test "$worker_container_fds" -le $((2 * SOAK_CONTAINERS))
