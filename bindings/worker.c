@@ -141,7 +141,10 @@ static void wake_readers(Worker *w) {
 static void on_wake_signal(int sig) {
 }
 
-/* libfuse ends surplus idle threads right after a request, without reading again. */
+/*
+ * A thread's end: at the session's end (cancelled in read()), or, should libfuse ever end an
+ * idle thread (this worker keeps them all), right after a request without reading again.
+ */
 static void thread_state_free(void *data) {
         WorkerThread *t = data;
         Worker *w = t->worker;

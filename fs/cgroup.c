@@ -86,7 +86,6 @@ int capfs_cgroup_read_keyed(const CapfsHost *host, const CapfsContainer *ct, Cap
 
 int capfs_cgroup_accounting_path(const CapfsHost *host, const CapfsContainer *ct, CapfsController ctrl,
                                  const char *knob, char **ret, GString *text) {
-        g_autoptr(GString) scratch = text ? NULL : g_string_new(NULL);
         g_autofree char *path = NULL;
 
         g_assert(ctrl < _CAPFS_CTRL_MAX);
@@ -96,8 +95,7 @@ int capfs_cgroup_accounting_path(const CapfsHost *host, const CapfsContainer *ct
                 return -EINVAL;
         path = g_strdup(ct->cgroup[ctrl]);
         for (;;) {
-                g_autofree char *rel = knob_path(path, knob);
-                int r = capfs_held_read(host, host->hierarchy_fd[ctrl], rel, text ? text : scratch);
+                int r = capfs_cgroup_read_path(host, ctrl, path, knob, text);
 
                 if (r >= 0) {
                         *ret = g_steal_pointer(&path);

@@ -339,9 +339,9 @@ void capfs_container_cache_prune(CapfsHost *host) {
 size_t capfs_container_cache_size(CapfsHost *host) {
         size_t n;
 
-        g_rw_lock_writer_lock(&host->container_cache_lock);
+        g_rw_lock_reader_lock(&host->container_cache_lock);
         n = g_hash_table_size(host->container_cache);
-        g_rw_lock_writer_unlock(&host->container_cache_lock);
+        g_rw_lock_reader_unlock(&host->container_cache_lock);
         return n;
 }
 

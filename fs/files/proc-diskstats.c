@@ -40,19 +40,16 @@ static uint64_t stat_of(GHashTable *stats, const char *key) {
         return value;
 }
 
-static int collect_v2(const CapfsHost *host, const char *cgpath, GHashTable *devices) {
+/* @io_stat: the text of the io.stat the container's I/O is charged to. */
+static int collect_v2(const GString *io_stat, GHashTable *devices) {
         static const char *const ios_key[_OP_MAX] = {"rios", "wios", "dios"};
         static const char *const bytes_key[_OP_MAX] = {"rbytes", "wbytes", "dbytes"};
-        g_autoptr(GString) buf = g_string_new(NULL);
         g_autoptr(GHashTable) table = NULL;
         GHashTableIter iter;
         gpointer key, value;
         int r;
 
-        r = capfs_cgroup_read_path(host, CAPFS_CTRL_UNIFIED, cgpath, "io.stat", buf);
-        if (r < 0)
-                return r;
-        r = capfs_parse_io_stat(buf->str, buf->len, &table);
+        r = capfs_parse_io_stat(io_stat->str, io_stat->len, &table);
         if (r < 0)
                 return r;
 
@@ -229,6 +226,7 @@ int capfs_render_proc_diskstats(const CapfsHost *host, const CapfsContainer *ct,
         g_autofree char *charged_path = NULL;
         g_autoptr(GHashTable) devices = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         g_autoptr(GString) host_file = g_string_new(NULL);
+        g_autoptr(GString) io_stat = g_string_new(NULL);
         g_autoptr(GArray) lines = NULL;
         int r;
 
@@ -239,7 +237,7 @@ int capfs_render_proc_diskstats(const CapfsHost *host, const CapfsContainer *ct,
          * charged to the nearest ancestor that has it (it has no io.stat of its own).
          */
         if (capfs_host_is_v2(host) && !g_str_equal(cgpath, "/")) {
-                r = capfs_cgroup_accounting_path(host, ct, ctrl, "io.stat", &charged_path, NULL);
+                r = capfs_cgroup_accounting_path(host, ct, ctrl, "io.stat", &charged_path, io_stat);
                 if (r < 0)
                         return r;
                 cgpath = charged_path;
@@ -248,7 +246,7 @@ int capfs_render_proc_diskstats(const CapfsHost *host, const CapfsContainer *ct,
         if (g_str_equal(cgpath, "/"))
                 return capfs_held_read(host, host->proc_fd, "diskstats", out);
 
-        r = capfs_host_is_v2(host) ? collect_v2(host, cgpath, devices) : collect_v1(host, ct, devices);
+        r = capfs_host_is_v2(host) ? collect_v2(io_stat, devices) : collect_v1(host, ct, devices);
         if (r < 0)
                 return r;
         r = capfs_held_read(host, host->proc_fd, "diskstats", host_file);

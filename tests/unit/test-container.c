@@ -70,6 +70,22 @@ static void test_container_member(void) {
         g_assert_true(g_hash_table_contains(host->init_by_pidns, "pid:[4026532100]"));
 }
 
+/* The worker hands the caller's pid namespace down: the same container as when it is read here. */
+static void test_resolve_with_known_pidns(void) {
+        g_autoptr(CapfsHost) host = fixture_host("v1", CAPFS_CPU_VIEW_QUOTA);
+        g_autoptr(CapfsContainer) member = NULL, host_caller = NULL;
+
+        g_assert_cmpint(capfs_container_resolve_in(host, 2001, 4026532100, &member), ==, 0);
+        g_assert_false(member->host_pidns);
+        g_assert_cmpint(member->init_pid, ==, 2000);
+        g_assert_cmpstr(member->cgroup[CAPFS_CTRL_MEMORY], ==, "/ct1");
+        g_assert_true(g_hash_table_contains(host->init_by_pidns, "pid:[4026532100]"));
+        /* The daemon's own namespace, given as a number, is still recognised as the host's. */
+        g_assert_cmpint(capfs_container_resolve_in(host, 1000, 4026531836, &host_caller), ==, 0);
+        g_assert_true(host_caller->host_pidns);
+        g_assert_cmpint(host_caller->init_pid, ==, 1000);
+}
+
 /* A process that joined with setns() has its parent outside: the init is found by a scan. */
 static void test_container_setns_member(void) {
         g_autoptr(CapfsHost) host = fixture_host("v1", CAPFS_CPU_VIEW_QUOTA);
@@ -320,6 +336,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/container/host-caller", test_host_caller);
         g_test_add_func("/container/init", test_container_init);
         g_test_add_func("/container/member", test_container_member);
+        g_test_add_func("/container/resolve-with-known-pidns", test_resolve_with_known_pidns);
         g_test_add_func("/container/setns-member", test_container_setns_member);
         g_test_add_func("/container/v2", test_container_v2);
         g_test_add_func("/container/unknown-caller", test_unknown_caller);
