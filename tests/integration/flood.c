@@ -2,9 +2,11 @@
 /*
  * capfs-test-flood: the noisy and the quiet neighbour of test-flood.sh.
  *
- *   capfs-test-flood flood PATH THREADS SECONDS
- *       THREADS threads each open+read+close PATH in a loop for SECONDS; a thread per blocked
- *       request is what a container needs to keep that many requests waiting in the daemon.
+ *   capfs-test-flood flood PATH THREADS STOPFILE MAX_SECONDS
+ *       THREADS threads each open+read+close PATH in a loop until STOPFILE exists (MAX_SECONDS
+ *       at most); a thread per blocked request is what a container needs to keep that many
+ *       requests waiting in the daemon. "started=N" is printed (and flushed) once every thread
+ *       runs, so that the test knows the flood is on, however slowly the machine starts them.
  *   capfs-test-flood quiet PATH SECONDS
  *       one reader doing the same, timing each read.
  *
@@ -16,6 +18,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +32,7 @@
 
 static const char *path;
 static uint64_t deadline_ns;
+static atomic_bool stop;
 static atomic_long reads, errors;
 static atomic_int first_error;
 
@@ -75,7 +79,7 @@ static void count(int e) {
 
 static void *flood_thread(void *unused) {
         (void) unused;
-        while (now_ns() < deadline_ns)
+        while (!atomic_load(&stop))
                 count(read_once());
         return NULL;
 }
@@ -87,7 +91,7 @@ static void print_counts(void) {
                e ? strerrorname_np(e) : "none");
 }
 
-static int flood(long threads) {
+static int flood(long threads, const char *stopfile) {
         pthread_attr_t attr;
         pthread_t *ids = calloc((size_t) threads, sizeof(*ids));
         long started = 0;
@@ -104,6 +108,11 @@ static int flood(long threads) {
                         break;
                 }
         }
+        printf("started=%ld\n", started);
+        fflush(stdout);
+        while (access(stopfile, F_OK) < 0 && now_ns() < deadline_ns)
+                usleep(50 * 1000);
+        atomic_store(&stop, true);
         for (long i = 0; i < started; i++)
                 pthread_join(ids[i], NULL);
         pthread_attr_destroy(&attr);
@@ -142,16 +151,16 @@ static int quiet(void) {
 }
 
 int main(int argc, char **argv) {
-        if (argc == 5 && !strcmp(argv[1], "flood")) {
+        if (argc == 6 && !strcmp(argv[1], "flood")) {
                 path = argv[2];
-                deadline_ns = now_ns() + (uint64_t) atol(argv[4]) * 1000000000u;
-                return flood(atol(argv[3]));
+                deadline_ns = now_ns() + (uint64_t) atol(argv[5]) * 1000000000u;
+                return flood(atol(argv[3]), argv[4]);
         }
         if (argc == 4 && !strcmp(argv[1], "quiet")) {
                 path = argv[2];
                 deadline_ns = now_ns() + (uint64_t) atol(argv[3]) * 1000000000u;
                 return quiet();
         }
-        fprintf(stderr, "usage: %s flood PATH THREADS SECONDS | quiet PATH SECONDS\n", argv[0]);
+        fprintf(stderr, "usage: %s flood PATH THREADS STOPFILE MAX_SECONDS | quiet PATH SECONDS\n", argv[0]);
         return 2;
 }

@@ -20,8 +20,10 @@ CAPFS=${1:-${CAPFS:-}}
 TEST_NAME=$(basename "$0" .sh)
 TEST_NAME=${TEST_NAME#test-}
 TAG="capfs-test-$$-$TEST_NAME"
-# Upper bound for one access to the mount (a read of a few KiB takes microseconds).
-IO_TIMEOUT=10
+# Upper bound for one access to the mount (a read of a few KiB takes microseconds) and for the
+# small command around it: 10 s, or a twentieth of the watchdog's time where that is raised (under
+# emulation even starting python3 takes seconds).
+IO_TIMEOUT=$((${CAPFS_TEST_WATCHDOG:-180} / 20 > 10 ? ${CAPFS_TEST_WATCHDOG:-180} / 20 : 10))
 
 _tap_count=0
 _tap_failed=0
@@ -173,7 +175,9 @@ not() {
         ! "$@"
 }
 
-# Waits up to SECONDS for COMMAND to succeed, polling every 50 ms.
+# wait_until SECONDS COMMAND...: waits for COMMAND to succeed, polling every 50 ms, at most
+# SECONDS (as a rule EVENT_TIMEOUT: a bound for when something is broken, never a time that
+# stands for "long enough"). When the bound is hit it says on stderr what it waited for.
 wait_until() {
         local seconds=$1 i
         shift
@@ -181,7 +185,9 @@ wait_until() {
                 "$@" && return 0
                 sleep 0.05
         done
-        "$@"
+        "$@" && return 0
+        echo "wait_until: gave up after ${seconds}s waiting for: $*" >&2
+        return 1
 }
 
 fuse_mounted_at() {
@@ -248,9 +254,10 @@ require_host() {
 
 # A test that runs too long is stopped from inside, with time left for its cleanup: meson's own
 # timeout (tests/integration/meson.build) kills the whole process group half a second after
-# its SIGTERM, which would leave cgroups and mounts behind. Every command the test waits for is
-# bounded (CT_TIMEOUT at most), so the trap runs soon after the signal.
-WATCHDOG_SECONDS=${CAPFS_TEST_WATCHDOG:-120}
+# its SIGTERM, which would leave cgroups and mounts behind. When the watchdog fires it ends the
+# processes in our cgroups (the containers a test may be waiting for), then sends the test
+# SIGTERM, so the EXIT trap runs at once.
+WATCHDOG_SECONDS=${CAPFS_TEST_WATCHDOG:-180}
 _watchdog_pid=
 _start_watchdog() {
         local main=$$
@@ -258,16 +265,23 @@ _start_watchdog() {
                 trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
                 sleep "$WATCHDOG_SECONDS" &
                 sleeper=$!
-                wait "$sleeper" && echo "# watchdog: still running after ${WATCHDOG_SECONDS}s, stopping" &&
-                        kill -TERM "$main"
+                wait "$sleeper" || exit 0
+                echo "# watchdog: still running after ${WATCHDOG_SECONDS}s, stopping"
+                kill -TERM "$main"
+                _cg_kill_listed
         ) &
         _watchdog_pid=$!
 }
 
-# The bound on a container of run_in_ct* (and on the sleepers a test starts for one): 60 s, or
-# half the watchdog's time when that is raised, as under emulation, where everything is several
-# times slower.
-CT_TIMEOUT=$((WATCHDOG_SECONDS / 2 > 60 ? WATCHDOG_SECONDS / 2 : 60))
+# The bound on one awaited event (a mount, a process starting, a file a container posts, a
+# worker replaced): a minute, or half the watchdog's time when that is raised, as under
+# emulation, where everything is several times slower. A wait returns as soon as its condition
+# holds, so a generous bound costs nothing unless something is broken.
+EVENT_TIMEOUT=$((WATCHDOG_SECONDS / 2 > 60 ? WATCHDOG_SECONDS / 2 : 60))
+# The bound on a container of run_in_ct* (and on the helpers a test starts for one): the test's
+# own. A helper that must outlive a step waits for the test to release it (sync_wait, or a
+# signal), never for a fixed time; the teardown and the watchdog end whatever is left.
+CT_TIMEOUT=$WATCHDOG_SECONDS
 
 # Mounts capfs on MNT and makes cgroups; what most tests start with.
 setup() {
@@ -298,7 +312,7 @@ start_capfs() {
         _daemon_pids+=("$pid")
         _daemon_mnt[$pid]=$mnt
         _daemon_log[$pid]=$log
-        if ! wait_until 10 _mounted_or_dead "$pid" "$mnt" || ! fuse_mounted_at "$mnt"; then
+        if ! wait_until "$EVENT_TIMEOUT" _mounted_or_dead "$pid" "$mnt" || ! fuse_mounted_at "$mnt"; then
                 diag "capfs $* $mnt did not mount; its output:" "$(cat "$log")"
                 return 1
         fi
@@ -320,9 +334,9 @@ stop_capfs() {
                 return 0
         }
         kill "-$sig" "$pid" 2>/dev/null
-        if ! wait_until 10 pid_gone "$pid"; then
+        if ! wait_until "$EVENT_TIMEOUT" pid_gone "$pid"; then
                 kill -KILL "$pid" 2>/dev/null
-                wait_until 5 pid_gone "$pid"
+                wait_until "$EVENT_TIMEOUT" pid_gone "$pid"
                 STOP_STATUS=killed
         fi
         wait "$pid" 2>/dev/null
@@ -382,6 +396,8 @@ cg_init() {
                 top="$mount${path%/}/$TAG"
                 CG_TOP[$key]=$top
                 mkdir "$top" || bail "cannot create cgroup $top"
+                # For the watchdog, a process started before CG_TOP was filled.
+                echo "$top" >>"$WORKDIR/cgroups"
                 _cg_inherit_cpuset "$key" "$top"
         done </proc/self/cgroup
         [[ -n "$(cg_hier memory)" && -n "$(cg_hier cpu)" && -n "$(cg_hier cpuset)" ]] ||
@@ -553,7 +569,19 @@ run_in_cg() {
 }
 
 _ct_script() {
-        echo "set -u; $(declare -f meminfo_field count_matching rd on_v2 ${CT_FUNCS:-} "$1"); IO_TIMEOUT=$IO_TIMEOUT CT_TIMEOUT=$CT_TIMEOUT; $1 \"\$@\""
+        echo "set -u; $(declare -f meminfo_field count_matching rd on_v2 ${CT_FUNCS:-} "$1"); IO_TIMEOUT=$IO_TIMEOUT CT_TIMEOUT=$CT_TIMEOUT EVENT_TIMEOUT=$EVENT_TIMEOUT; $1 \"\$@\""
+}
+
+# _cg_kill_listed: what _cg_kill_all does, for the cgroups cg_init listed in WORKDIR/cgroups.
+_cg_kill_listed() {
+        local top pid
+        [[ -r "$WORKDIR/cgroups" ]] || return 0
+        while read -r top; do
+                [[ -d "$top" ]] || continue
+                find "$top" -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r pid; do
+                        [[ -n "$pid" ]] && kill -KILL "$pid" 2>/dev/null
+                done
+        done <"$WORKDIR/cgroups"
 }
 
 _cg_kill_all() {
@@ -566,9 +594,11 @@ _cg_kill_all() {
         done
 }
 
+# Killed processes leave their cgroups when the kernel has reaped them, which takes a while on a
+# busy machine: retried for EVENT_TIMEOUT.
 _cg_remove_all() {
         local top i
-        for ((i = 0; i < 50; i++)); do
+        for ((i = 0; i < EVENT_TIMEOUT * 10; i++)); do
                 _cg_kill_all
                 for top in "${CG_TOP[@]}"; do
                         [[ -d "$top" ]] && find "$top" -depth -type d -exec rmdir {} \; 2>/dev/null
@@ -664,18 +694,52 @@ ct_init_pid() {
 
 # Meeting points between the test and a container it runs in the background: files in
 # SYNC_DIR (exported, so that a container sees it too; CT_FUNCS may name sync_post and
-# sync_wait). sync_wait waits 30 s at most.
+# sync_wait). sync_wait waits EVENT_TIMEOUT at most, and says what it waited for when that runs
+# out.
 sync_post() {
         : >"$SYNC_DIR/$1"
 }
 
 sync_wait() {
         local i
-        for ((i = 0; i < 600; i++)); do
+        for ((i = 0; i < EVENT_TIMEOUT * 20; i++)); do
                 [[ -e "$SYNC_DIR/$1" ]] && return 0
                 sleep 0.05
         done
-        echo "sync_wait: no '$1' after 30 s" >&2
+        echo "sync_wait: no '$1' in $SYNC_DIR after ${EVENT_TIMEOUT}s" >&2
+        return 1
+}
+
+# sync_await NAME JOB: the test waiting for a container it runs in the background (JOB, its pid)
+# to post NAME: for as long as the container runs (CT_TIMEOUT bounds it), failing at once when it
+# has ended without posting. The container's pace is its own: under emulation a step can take
+# minutes.
+sync_await() {
+        local i
+        for ((i = 0; i < CT_TIMEOUT * 20; i++)); do
+                [[ -e "$SYNC_DIR/$1" ]] && return 0
+                kill -0 "$2" 2>/dev/null || break
+                sleep 0.05
+        done
+        [[ -e "$SYNC_DIR/$1" ]] && return 0
+        if kill -0 "$2" 2>/dev/null; then
+                echo "sync_await: no '$1' in $SYNC_DIR after ${CT_TIMEOUT}s; the container (job $2) still runs" >&2
+        else
+                echo "sync_await: the container (job $2) ended without posting '$1' in $SYNC_DIR" >&2
+        fi
+        return 1
+}
+
+# sync_hold NAME: what a helper that must outlive a step of the test waits on: NAME in SYNC_DIR,
+# posted by the test when it is done with the helper. Bounded only by the test's own life
+# (CT_TIMEOUT), never by a guess at how long the step takes.
+sync_hold() {
+        local i
+        for ((i = 0; i < CT_TIMEOUT * 10; i++)); do
+                [[ -e "$SYNC_DIR/$1" ]] && return 0
+                sleep 0.1
+        done
+        echo "sync_hold: not released ('$1' in $SYNC_DIR) within the test's ${CT_TIMEOUT}s" >&2
         return 1
 }
 
@@ -733,7 +797,7 @@ _teardown() {
         # Cleaning up matters more than reporting or obeying a second signal: `timeout` and
         # meson signal the test and then its whole process group, so a second SIGINT or
         # SIGTERM often follows the first; and whoever reads our output may be gone. The
-        # cleanup is bounded (about 20 s at worst).
+        # cleanup is bounded (a few EVENT_TIMEOUTs at worst, when daemons or processes will not end).
         trap '' HUP INT PIPE TERM
         [[ -n "$_watchdog_pid" ]] && kill -TERM "$_watchdog_pid" 2>/dev/null
         # Background jobs of ours that are not daemons (readers) die with their cgroups below;

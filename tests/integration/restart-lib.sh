@@ -39,13 +39,46 @@ new_worker_serves() {
         [[ -n "$w" && "$w" != 0 && "$w" != "$2" ]] && ! pid_gone "$w"
 }
 
-# kill_worker MOUNTPOINT: SIGKILLs the worker and waits (10 s at most) until another serves.
+# kill_worker MOUNTPOINT: SIGKILLs the worker and waits (EVENT_TIMEOUT at most) until another
+# serves.
 kill_worker() {
         local old
-        old=$(worker_of "$1")
+        old=$(serving_worker "$1") || return 1
         [[ -n "$old" && "$old" != 0 ]] || return 1
         kill -KILL "$old" || return 1
-        wait_until 10 new_worker_serves "$1" "$old"
+        wait_until "$EVENT_TIMEOUT" new_worker_serves "$1" "$old"
+}
+
+# serving_worker MOUNTPOINT: prints the pid of the worker serving MOUNTPOINT, one known to serve:
+# the supervisor names it, it is alive, and a read through the mount is answered while it stays
+# the one named. Waits EVENT_TIMEOUT at most (a worker may be being replaced); fails with a
+# message on stderr when no worker serves by then.
+serving_worker() {
+        if wait_until "$EVENT_TIMEOUT" _worker_answers "$1"; then
+                echo "$_answering_worker"
+                return 0
+        fi
+        echo "no worker serves $1 after ${EVENT_TIMEOUT}s; status: $(tr '\n' ' ' <"$(status_file "$1")" 2>&1)" >&2
+        return 1
+}
+
+_worker_answers() {
+        local w
+        w=$(worker_of "$1")
+        [[ -n "$w" && "$w" != 0 ]] && ! pid_gone "$w" || return 1
+        timeout "$IO_TIMEOUT" cat "$1/proc/uptime" >/dev/null || return 1
+        [[ "$(worker_of "$1")" == "$w" ]] && ! pid_gone "$w" || return 1
+        _answering_worker=$w
+}
+
+# child_waits_on_fuse PID: a child of PID (the command `timeout` runs) sleeps in the kernel
+# waiting for a FUSE request's answer.
+child_waits_on_fuse() {
+        local child
+        for child in $(pgrep -P "$1"); do
+                case $(cat "/proc/$child/wchan" 2>/dev/null) in *request_wait_answer* | *fuse*) return 0 ;; esac
+        done
+        return 1
 }
 
 # The kernel cannot put requests in flight back in the queue (FUSE_NOTIFY_RESEND, Linux 6.9):
@@ -115,9 +148,9 @@ reader_result() {
         get "$2" <"$WORKDIR/reader-$1"
 }
 
-# wait_reader NAME: waits (30 s at most) until the reader has read once.
+# wait_reader NAME: waits (EVENT_TIMEOUT at most) until the reader has read once.
 wait_reader() {
-        wait_until 30 test -e "$WORKDIR/stop-$1.started"
+        wait_until "$EVENT_TIMEOUT" test -e "$WORKDIR/stop-$1.started"
 }
 
 # assert_reader_clean NAME WHAT [ALLOW_EINTR]: no failed read, no wrong value, never ENOTCONN.

@@ -23,7 +23,7 @@ ct_delegate
 SYNC_DIR=$WORKDIR/sync
 mkdir "$SYNC_DIR"
 export SYNC_DIR
-export CT_FUNCS="sync_post sync_wait try try_put"
+export CT_FUNCS="sync_post sync_wait sync_hold try try_put"
 
 if on_v2; then
         MEM_MAX=memory.max QUOTA=cpu.max NO_QUOTA="max 100000" TASKS=cgroup.threads INIT_AT=/init.scope
@@ -318,7 +318,7 @@ attempts() {
         try op_rename_dir mv -T "$VM/kid2" "$VM/kid3"
 
         sync_post attempted
-        sync_wait host_looked
+        sync_hold host_looked
 }
 
 # One CPU of the root's cpuset, different from what it has when it has more than one.
@@ -346,17 +346,18 @@ done <<<"$denials"
 foreign() {
         local i s
         for ((i = 0; i < 300; i++)); do /bin/true; done
-        sleep "$CT_TIMEOUT" &
+        # It must stay until the host has compared the root's cgroup.procs after every attempt.
+        sleep infinity &
         s=$!
         echo "$s" >"$SYNC_DIR/foreign"
         sync_post foreign_ready
-        sync_wait host_looked
+        sync_hold host_looked
         kill "$s"
 }
 run_in_ct ct2 foreign >"$WORKDIR/ct2.out" 2>&1 &
 foreign_job=$!
 foreign_host=
-if sync_wait foreign_ready; then
+if sync_await foreign_ready "$foreign_job"; then
         for p in $(cat "$HM/ct2/cgroup.procs"); do
                 [[ "$(ns_pids "$p")" == *" $(cat "$SYNC_DIR/foreign")" ]] && foreign_host=$p
         done
@@ -367,18 +368,19 @@ fi
 
 run_in_ct "ct1$INIT_AT" attempts >"$WORKDIR/ct1.out" 2>"$WORKDIR/ct1.err" &
 job=$!
-if sync_wait ready && init_host=$(ct_init_pid "ct1$INIT_AT"); then
+if sync_await ready "$job" && init_host=$(ct_init_pid "ct1$INIT_AT"); then
         echo "$init_host" >"$SYNC_DIR/init_host"
         # Two processes of the container's pid namespace that are not in its cgroups: one outside
         # everywhere; on v1 one in the container's memory cgroup but outside it in the others, on
         # cgroup2 one in the sibling ct10 (whose name extends ct1).
-        (cg_join outside && exec timeout "$CT_TIMEOUT" nsenter --target "$init_host" --pid -- sleep "$CT_TIMEOUT") &
+        # They live in the container's pid namespace, so they end with its init.
+        (cg_join outside && exec timeout "$CT_TIMEOUT" nsenter --target "$init_host" --pid -- sleep infinity) &
         disown
         if on_v2; then
-                (cg_join ct10/victim && exec timeout "$CT_TIMEOUT" nsenter --target "$init_host" --pid -- sleep "$CT_TIMEOUT") &
+                (cg_join ct10/victim && exec timeout "$CT_TIMEOUT" nsenter --target "$init_host" --pid -- sleep infinity) &
         else
                 (cg_join outside && echo "$BASHPID" >"$HM/ct1/cgroup.procs" &&
-                        exec timeout "$CT_TIMEOUT" nsenter --target "$init_host" --pid -- sleep "$CT_TIMEOUT") &
+                        exec timeout "$CT_TIMEOUT" nsenter --target "$init_host" --pid -- sleep infinity) &
         fi
         disown
         # The sleepers are the processes in the container's pid namespace (two NSpid levels).
@@ -409,7 +411,7 @@ if sync_wait ready && init_host=$(ct_init_pid "ct1$INIT_AT"); then
                 done
                 [[ -n "$outsider" && -n "$outsider2" ]]
         }
-        wait_until 10 find_outsiders || diag "the processes outside the container's cgroups did not start"
+        wait_until "$EVENT_TIMEOUT" find_outsiders || diag "the processes outside the container's cgroups did not start"
         echo "${outsider:-0}" >"$SYNC_DIR/outsider"
         echo "${outsider2:-0}" >"$SYNC_DIR/outsider2"
         for line in "${table[@]}"; do
@@ -417,7 +419,7 @@ if sync_wait ready && init_host=$(ct_init_pid "ct1$INIT_AT"); then
                 before[$key]=$(state "$key")
         done
         sync_post go
-        sync_wait attempted
+        sync_await attempted "$job"
 else
         diag "the container did not start: $(cat "$WORKDIR/ct1.err")"
 fi

@@ -22,7 +22,7 @@ ct_delegate
 SYNC_DIR=$WORKDIR/sync
 mkdir "$SYNC_DIR"
 export SYNC_DIR
-export CT_FUNCS="sync_post sync_wait try try_put put try_rmdir cgroup_of nspid_of nested_inner"
+export CT_FUNCS="sync_post sync_wait sync_hold sync_await try try_put put try_rmdir cgroup_of nspid_of nested_inner"
 
 # The names that differ per layout. MEMH: memory's key in /proc/PID/cgroup ("" for the cgroup2
 # line); INIT_AT: where a container's init is once its root hands controllers down.
@@ -36,11 +36,17 @@ export MEM_MAX TASKS MEMH CG_LINE INIT_AT
 
 timeout "$IO_TIMEOUT" ls "$MNT/cgroup" >/dev/null || bail "no cgroup view at $MNT/cgroup"
 
-# try_rmdir KEY DIR: rmdir, retried for a second while the kernel still counts a process that
-# has just exited (EBUSY).
+# try_rmdir KEY DIR: rmdir, retried while it fails with EBUSY: the kernel still counts a process
+# that has just been killed until it is reaped, which takes a while on a busy machine (at most
+# EVENT_TIMEOUT).
 try_rmdir() {
-        try "$1" bash -c 'for ((i = 0; i < 20; i++)); do rmdir "$1" 2>/dev/null && exit 0; sleep 0.05; done
-                          rmdir "$1"' try_rmdir "$2"
+        local i result
+        for ((i = 0; i < EVENT_TIMEOUT * 10; i++)); do
+                result=$(try "$1" rmdir "$2")
+                [[ "$result" == *"Device or resource busy"* ]] || break
+                sleep 0.1
+        done
+        echo "$result"
 }
 
 # cgroup_of PID HIERARCHY: PID's path in HIERARCHY ("memory", or "" for the cgroup2 tree) as
@@ -121,7 +127,7 @@ basic() {
         echo "mem_read=$(rd "$V_MEM/child/$MEM_MAX")"
         echo "pids_read=$(rd "$V_PIDS/child/pids.max")"
 
-        sleep 60 &
+        sleep infinity &
         s=$!
         echo "sleeper=$s"
         try_put move_mem "$V_MEM/child/cgroup.procs" "$s"
@@ -140,7 +146,7 @@ basic() {
         echo "zero=$(timeout "$IO_TIMEOUT" bash -c 'echo 0 >"$1" && grep -E "$2" /proc/self/cgroup | cut -d: -f3' \
                 zero "$V_MEM/child/cgroup.procs" "$CG_LINE" 2>&1 | tr '\n' ' ')"
         sync_post moved
-        sync_wait checked || return 1
+        sync_hold checked || return 1
 
         if on_v2; then
                 # The root hands controllers down now: the kernel keeps processes out of it.
@@ -164,7 +170,7 @@ basic() {
 
         # Names cgroupfs allows that /proc/PID/cgroup shows unescaped: the view finds the
         # process inside its subtree all the same.
-        sleep 60 &
+        sleep infinity &
         s=$!
         try mkdir_colon mkdir "$V_MEM/x:memory:"
         try_put move_colon "$V_MEM/x:memory:/cgroup.procs" "$s"
@@ -183,7 +189,7 @@ basic() {
 host_listing=$(ls -A "$H_MEM" | tr '\n' ' ')
 run_in_ct ct basic >"$WORKDIR/basic.out" 2>"$WORKDIR/basic.err" &
 job=$!
-if sync_wait moved; then
+if sync_await moved "$job"; then
         out=$(cat "$WORKDIR/basic.out")
         s=$(get sleeper <<<"$out")
         host_procs=$(cat "$H_MEM/child/cgroup.procs" | words)
@@ -330,7 +336,7 @@ nsview() {
                 try mkdir_uni mkdir "$u/sub"
         fi
         try_put set_mem "$m/sub/$MEM_MAX" 67108864
-        sleep 60 &
+        sleep infinity &
         s=$!
         echo "sleeper=$s"
         try_put move_mem "$m/sub/cgroup.procs" "$s"
@@ -340,7 +346,7 @@ nsview() {
         echo "view_sub_procs=$(rd "$m/sub/cgroup.procs" | tr '\n' ' ')"
         echo "view_root_procs=$(rd "$m$INIT_AT/cgroup.procs" | tr '\n' ' ')"
         sync_post ns_moved
-        sync_wait ns_checked || return 1
+        sync_hold ns_checked || return 1
         try_put back_mem "$m$INIT_AT/cgroup.procs" "$s"
         on_v2 || try_put back_uni "$u/cgroup.procs" "$s"
         kill "$s"
@@ -351,7 +357,7 @@ nsview() {
 
 run_in_ct_cgns ns nsview >"$WORKDIR/ns.out" 2>"$WORKDIR/ns.err" &
 job=$!
-if sync_wait ns_moved; then
+if sync_await ns_moved "$job"; then
         out=$(cat "$WORKDIR/ns.out")
         s=$(get sleeper <<<"$out")
         host_s=$(cat "$H_NS_MEM/sub/cgroup.procs" | words)
@@ -460,7 +466,7 @@ nested_inner() {
         local outer=$1 s
         echo "nested_pid=$$"
         if kill -0 "$outer" 2>/dev/null; then echo "outer_visible=yes"; else echo "outer_visible=no"; fi
-        sleep 60 &
+        sleep infinity &
         s=$!
         echo "nested_sleeper=$s"
         echo "nested_self=$(timeout "$IO_TIMEOUT" bash -c 'echo $$ >"$1" && grep -E "$2" /proc/self/cgroup | cut -d: -f3' \
@@ -470,7 +476,7 @@ nested_inner() {
         echo "nested_reads_inner=$(rd "$V_NEST/inner/cgroup.procs" | tr '\n' ' ')"
         echo "nested_reads_root=$(rd "$V_NEST/cgroup.procs" | tr '\n' ' ')"
         sync_post nested_moved
-        sync_wait nested_release
+        sync_hold nested_release
         kill "$s"
         wait "$s" 2>/dev/null
 }
@@ -479,22 +485,24 @@ nested_outer() {
         local s u i p inner
         # Pids used up here make the sleeper's pid one the nested namespace will not reach.
         for ((i = 0; i < 40; i++)); do /bin/true; done
-        sleep 60 &
+        sleep infinity &
         s=$!
         echo "outer_sleeper=$s"
         try mkdir_inner mkdir "$V_NEST/inner"
-        timeout -k 5 40 unshare --pid --fork --kill-child --mount-proc bash -c \
-                "$(declare -f nested_inner try try_put sync_post sync_wait rd); IO_TIMEOUT=$IO_TIMEOUT; nested_inner \"\$@\"" \
+        timeout -k 5 "$CT_TIMEOUT" unshare --pid --fork --kill-child --mount-proc bash -c \
+                "$(declare -f nested_inner try try_put sync_post sync_wait sync_hold rd)
+                 IO_TIMEOUT=$IO_TIMEOUT EVENT_TIMEOUT=$EVENT_TIMEOUT CT_TIMEOUT=$CT_TIMEOUT
+                 nested_inner \"\$@\"" \
                 nested_inner "$s" >"$SYNC_DIR/nested.out" 2>&1 &
         u=$!
-        sync_wait nested_moved || return 1
+        sync_await nested_moved "$u" || return 1
         inner=$(rd "$V_NEST/inner/cgroup.procs" | tr '\n' ' ')
         echo "outer_reads_inner=$inner"
         for p in $inner; do
                 echo "outer_inner_nspid=$(nspid_of "$p")"
         done
         sync_post outer_read
-        sync_wait host_checked
+        sync_hold host_checked
         sync_post nested_release
         wait "$u"
         cat "$SYNC_DIR/nested.out"
@@ -505,7 +513,7 @@ nested_outer() {
 
 run_in_ct nest nested_outer >"$WORKDIR/nest.out" 2>"$WORKDIR/nest.err" &
 job=$!
-if sync_wait outer_read; then
+if sync_await outer_read "$job"; then
         host_procs=$(cat "$H_NEST/inner/cgroup.procs" | words)
         nested=$(cat "$SYNC_DIR/nested.out")
         out=$(cat "$WORKDIR/nest.out")
@@ -571,7 +579,7 @@ rootless() {
         try_put root_limit "$V_RL/$MEM_MAX" 1073741824
         try mkdir mkdir "$V_RL/new"
         try rmdir rmdir "$V_RL/new"
-        sleep 60 &
+        sleep infinity &
         s=$!
         echo "sleeper=$s"
         try_put move "$V_RL/kid/cgroup.procs" "$s"

@@ -51,7 +51,7 @@ quit_manager() {
         wait "$manager"
 }
 
-wait_until 20 test -e "$SD/ready" || bail "capfs under the fake service manager never said READY=1"
+wait_until "$EVENT_TIMEOUT" test -e "$SD/ready" || bail "capfs under the fake service manager never said READY=1"
 check "mounted" fuse_mounted_at "$MNT"
 mount_before=$(mount_id "$MNT")
 assert_eq "the FUSE connection is in the fd store" 1 "$(stored capfs-fuse)"
@@ -65,7 +65,7 @@ wait_reader a || bail "the container's reader never read $MNT/proc/meminfo"
 first=$(service_pid)
 kill -TERM "$first"
 sd restart
-wait_until 20 ready_from_new "$first"
+wait_until "$EVENT_TIMEOUT" ready_from_new "$first"
 assert_eq "SIGTERM with an fd store: capfs exits 0" 0 "$(cat "$SD/exit")"
 assert_eq "restart: the same mount" "$mount_before" "$(mount_id "$MNT")"
 check "restart: the new capfs took the connection from the store" \
@@ -77,8 +77,8 @@ second=$(service_pid)
 worker=$(worker_of "$MNT")
 kill -KILL "$second"
 sd restart
-wait_until 20 ready_from_new "$second"
-check "crash: the worker died with its supervisor" wait_until 5 pid_gone "$worker"
+wait_until "$EVENT_TIMEOUT" ready_from_new "$second"
+check "crash: the worker died with its supervisor" wait_until "$EVENT_TIMEOUT" pid_gone "$worker"
 assert_eq "crash: the same mount" "$mount_before" "$(mount_id "$MNT")"
 check "crash: served" "$CAPFS" --check "$MNT"
 
@@ -99,12 +99,12 @@ diag "reads: $(reader_result a good), longest pause: $(reader_result a maxgap) m
 # ---- systemctl stop: the store is emptied; the next start replaces the disconnected mount
 kill -TERM "$third"
 sd stop
-wait_until 10 mount_disconnected
+wait_until "$EVENT_TIMEOUT" mount_disconnected
 out=$("$CAPFS" --check "$MNT")
 assert_eq "stop: --check exits 1" 1 $?
 assert_match "stop: the mount is disconnected" "disconnected" "$out"
 sd start
-wait_until 20 ready_from_new "$third"
+wait_until "$EVENT_TIMEOUT" ready_from_new "$third"
 check "start after stop: served again" "$CAPFS" --check "$MNT"
 assert_eq "start after stop: one mount, not two" 1 "$(awk -v m="$MNT" '$5 == m' /proc/self/mountinfo | wc -l)"
 

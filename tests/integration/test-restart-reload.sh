@@ -55,15 +55,15 @@ replace "$LIB" "$LIB.new"
 sleep 0.3
 assert_eq "a library replaced on disk changes nothing by itself" kB "$(unit)"
 kill -USR1 "$supervisor"
-if wait_until 20 reloads_at_least 1; then
+if wait_until "$EVENT_TIMEOUT" reloads_at_least 1; then
         assert_eq "SIGUSR1: the reload succeeded" ok "$(status "$MNT" reload_result)"
 else
-        not_ok "SIGUSR1: the reload finished within 20 s" "$(tr '\n' ' ' <"$(status_file "$MNT")")"
+        not_ok "SIGUSR1: the reload finished within ${EVENT_TIMEOUT}s" "$(tr '\n' ' ' <"$(status_file "$MNT")")"
 fi
 assert_eq "SIGUSR1: the new libcapfs serves (meminfo in KB)" KB "$(unit)"
 new_worker=$(worker_of "$MNT")
 check "SIGUSR1: a new worker" test "$new_worker" != "$old_worker"
-check "SIGUSR1: the old worker exited" wait_until 5 pid_gone "$old_worker"
+check "SIGUSR1: the old worker exited" wait_until "$EVENT_TIMEOUT" pid_gone "$old_worker"
 assert_eq "SIGUSR1: the new worker maps the new library file" "$(stat -c %i "$LIB")" "$(library_of "$new_worker")"
 assert_eq "SIGUSR1: the same supervisor" "$supervisor" "$(status "$MNT" supervisor)"
 assert_eq "SIGUSR1: the same mount" "$mount_before" "$(mount_id "$MNT")"
@@ -94,7 +94,7 @@ reloads=$(status "$MNT" reloads)
 head -c 4096 "$WORKDIR/libcapfs.orig" >"$LIB.new"
 replace "$LIB" "$LIB.new"
 kill -USR1 "$supervisor"
-wait_until 20 reloads_at_least $((reloads + 1))
+wait_until "$EVENT_TIMEOUT" reloads_at_least $((reloads + 1))
 assert_match "a broken library: the reload fails" '^failed' "$(status "$MNT" reload_result)"
 assert_eq "a broken library: the running worker keeps serving" "$old_worker" "$(worker_of "$MNT")"
 assert_eq "a broken library: reads still work" kB "$(unit)"
@@ -106,7 +106,7 @@ assert_eq "a broken library: the same worker serves" "$old_worker" "$(worker_of 
 cp "$WORKDIR/libcapfs.orig" "$LIB.new"
 replace "$LIB" "$LIB.new"
 kill -USR1 "$supervisor"
-wait_until 20 reloads_at_least $((reloads + 3))
+wait_until "$EVENT_TIMEOUT" reloads_at_least $((reloads + 3))
 assert_eq "the library repaired: SIGUSR1 reloads" ok "$(status "$MNT" reload_result)"
 
 sleep 0.5

@@ -36,7 +36,7 @@ for ((i = 1; i <= KILLS; i++)); do
         if kill_worker "$MNT"; then
                 workers+=("$(worker_of "$MNT")")
         else
-                not_ok "kill $i: another worker serves within 10 s" "status: $(tr '\n' ' ' <"$(status_file "$MNT")")"
+                not_ok "kill $i: another worker serves within ${EVENT_TIMEOUT}s" "status: $(tr '\n' ' ' <"$(status_file "$MNT")")"
         fi
 done
 sleep 1
@@ -68,13 +68,14 @@ after=$(run_in_ct ct1 meminfo_field "$MNT/proc/meminfo" MemTotal)
 assert_eq "a container's read after the crashes: its own limit" "$LIMIT_KB" "$after"
 
 # SIGKILL while the worker is stopped with requests waiting for it: they are served after.
-old=$(worker_of "$MNT")
+old=$(serving_worker "$MNT") || bail "no worker serves $MNT"
 kill -STOP "$old"
 timeout "$IO_TIMEOUT" cat "$MNT/proc/uptime" >"$WORKDIR/waiting.out" 2>&1 &
 waiting=$!
-sleep 0.3
+# The read must be in the kernel's queue before the kill.
+wait_until "$EVENT_TIMEOUT" child_waits_on_fuse "$waiting" || diag "the read never reached the stopped worker's queue"
 kill -KILL "$old"
-wait_until 10 new_worker_serves "$MNT" "$old"
+wait_until "$EVENT_TIMEOUT" new_worker_serves "$MNT" "$old"
 wait "$waiting"
 assert_eq "a read waiting on a stopped worker that is then killed: succeeds" 0 $?
 assert_match "a read waiting on a stopped worker that is then killed: its content" '^[0-9]+\.[0-9]+ ' \
@@ -103,18 +104,22 @@ at_least() {
 loadavg_rose() {
         at_least "$(first_avg)" 0.30
 }
+# loadavg_lines_beyond N: the watcher has written more than N lines (it reads again and again).
+loadavg_lines_beyond() {
+        (($(wc -l <"$WORKDIR/loadavg") > $1))
+}
 cg_create busy
 CT_FUNCS=loadavg_watch run_in_ct busy loadavg_watch "$WORKDIR/loadavg" "$WORKDIR/loadavg.stop" &
 watcher=$!
-if wait_until 40 loadavg_rose; then
+if wait_until "$EVENT_TIMEOUT" loadavg_rose; then
         before=$(first_avg)
         kill_worker "$MNT"
         lines=$(wc -l <"$WORKDIR/loadavg")
-        wait_until 5 test "$(wc -l <"$WORKDIR/loadavg")" -gt $((lines + 2))
+        wait_until "$EVENT_TIMEOUT" loadavg_lines_beyond $((lines + 2))
         after=$(first_avg)
         check "loadavg across a crash: goes on from $before (read $after), not from 0" at_least "$after" "$before"
 else
-        not_ok "a container with two busy tasks: its loadavg rises to 0.30 within 40 s" \
+        not_ok "a container with two busy tasks: its loadavg rises to 0.30 within ${EVENT_TIMEOUT}s" \
                 "last read: $(tail -n 1 "$WORKDIR/loadavg" 2>/dev/null)"
 fi
 : >"$WORKDIR/loadavg.stop"
@@ -127,10 +132,10 @@ if start_capfs "$WORKDIR/dead"; then
         pid=$CAPFS_PID
         dead_worker=$(worker_of "$WORKDIR/dead")
         kill -KILL "$pid"
-        wait_until 5 pid_gone "$pid"
+        wait_until "$EVENT_TIMEOUT" pid_gone "$pid"
         wait "$pid" 2>/dev/null
         _daemon_reaped[$pid]=killed
-        check "a killed supervisor takes its worker with it" wait_until 5 pid_gone "$dead_worker"
+        check "a killed supervisor takes its worker with it" wait_until "$EVENT_TIMEOUT" pid_gone "$dead_worker"
         out=$("$CAPFS" --check "$WORKDIR/dead")
         assert_eq "capfs --check on a dead mount: exit 1" 1 $?
         assert_match "capfs --check on a dead mount: says disconnected" "disconnected" "$out"

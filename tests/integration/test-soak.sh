@@ -79,18 +79,37 @@ container_fd_count() {
 kernel_fd_count() {
         find "/proc/$1/fd" -mindepth 1 -maxdepth 1 \( -lname '/proc/[!0-9]*' -o -lname '/sys/*' \) 2>/dev/null | wc -l
 }
-# steady_fd_count PID COUNTER: the fewest of 5 counts 100 ms apart. The loadavg sampler opens /proc
-# and /proc/PID/stat files for a moment every few seconds; what leaks stays open in every count.
+# steady_fd_count PID COUNTER: the fewest of 5 counts 100 ms apart, of a worker that is serving
+# MNT throughout (serving_worker named it). The loadavg sampler opens /proc and /proc/PID/stat
+# files for a moment every few seconds; what leaks stays open in every count. Fails, saying why,
+# when the worker ends or stops being the one serving meanwhile: its count would mean nothing.
 steady_fd_count() {
         local pid=$1 counter=$2 n least=
         for _ in 1 2 3 4 5; do
+                if [[ ! -d /proc/$pid/fd ]] || pid_gone "$pid"; then
+                        echo "worker $pid ended while its fds were counted" >&2
+                        return 1
+                fi
                 n=$("$counter" "$pid")
                 if [[ -z $least ]] || ((n < least)); then
                         least=$n
                 fi
                 sleep 0.1
         done
+        if [[ "$(worker_of "$MNT")" != "$pid" ]]; then
+                echo "worker $pid was replaced (by $(worker_of "$MNT")) while its fds were counted" >&2
+                return 1
+        fi
         echo "$least"
+}
+
+# worker_fd_counts PID: "all kernel containers" fds of a serving worker, or failure.
+worker_fd_counts() {
+        local all kernel containers
+        all=$(steady_fd_count "$1" fd_count) &&
+                kernel=$(steady_fd_count "$1" kernel_fd_count) &&
+                containers=$(steady_fd_count "$1" container_fd_count) &&
+                echo "$all $kernel $containers"
 }
 # What a worker's fds point to, for the log when the counts differ.
 fd_targets() {
@@ -103,10 +122,10 @@ rss_kb() {
 supervisor=$CAPFS_PID
 mount_before=$(mount_id "$MNT")
 # Counted while nothing is being served: a request in progress holds fds of its own.
-first_worker=$(worker_of "$MNT")
-worker_fds_first=$(steady_fd_count "$first_worker" fd_count)
+first_worker=$(serving_worker "$MNT") || bail "no worker serves $MNT at the start"
+first_counts=$(worker_fd_counts "$first_worker") || bail "the first worker's fds could not be counted"
+read -r worker_fds_first worker_kernel_fds_first _ <<<"$first_counts"
 worker_fd_targets_first=$(fd_targets "$first_worker")
-worker_kernel_fds_first=$(steady_fd_count "$first_worker" kernel_fd_count)
 names=()
 for ((i = 0; i < SOAK_CONTAINERS; i++)); do
         limit=$(((128 + 16 * i) * 1048576))
@@ -130,30 +149,45 @@ kills=0 reloads=0 failed_replacements=0 worker_rss=()
 end=$((SECONDS + SOAK_SECONDS))
 while ((SECONDS < end)); do
         sleep "$SOAK_EVERY"
-        old=$(worker_of "$MNT")
+        # A worker known to serve: "kill -KILL 0" would end this whole process group.
+        if ! old=$(serving_worker "$MNT"); then
+                failed_replacements=$((failed_replacements + 1))
+                continue
+        fi
         worker_rss+=("$(rss_kb "$old")")
         if (((kills + reloads) % 2 == 0)); then
                 kill -KILL "$old" && kills=$((kills + 1))
         else
                 kill -USR1 "$supervisor" && reloads=$((reloads + 1))
         fi
-        wait_until 20 new_worker_serves "$MNT" "$old" || failed_replacements=$((failed_replacements + 1))
+        wait_until "$EVENT_TIMEOUT" new_worker_serves "$MNT" "$old" || failed_replacements=$((failed_replacements + 1))
 done
 sleep 1
 for name in "${names[@]}"; do
         stop_reader "$name"
 done
-last_worker=$(worker_of "$MNT")
-worker_container_fds=$(steady_fd_count "$last_worker" container_fd_count)
-worker_held_fds=$(($(steady_fd_count "$last_worker" kernel_fd_count) - worker_kernel_fds_first))
-worker_fds_last=$(($(steady_fd_count "$last_worker" fd_count) - worker_container_fds - worker_held_fds))
+# The last worker may still be starting after the last replacement: counted once it serves, and
+# counted again if it was replaced in the middle of a count.
+last_counts=
+for _ in 1 2 3; do
+        last_worker=$(serving_worker "$MNT") || break
+        last_counts=$(worker_fd_counts "$last_worker") && break
+done
+if [[ -n "$last_counts" ]]; then
+        read -r last_all last_kernel worker_container_fds <<<"$last_counts"
+        worker_held_fds=$((last_kernel - worker_kernel_fds_first))
+        worker_fds_last=$((last_all - worker_container_fds - worker_held_fds))
+else
+        not_ok "the last worker serves and its fds can be counted" "see the messages above"
+        worker_container_fds=none worker_held_fds=none worker_fds_last=none
+fi
 sup_fds_after=$(fd_count "$supervisor")
 sup_rss_after=$(rss_kb "$supervisor")
 
 diag "$SOAK_SECONDS s, $SOAK_CONTAINERS containers: $kills SIGKILLs, $reloads reloads"
 diag "supervisor: fds $sup_fds_before -> $sup_fds_after, RSS $sup_rss_before -> $sup_rss_after kB;" \
         "workers: fds $worker_fds_first (first) / $worker_fds_last (last, and $worker_container_fds of containers, $worker_held_fds kernel files held), RSS before each replacement: ${worker_rss[*]} kB"
-assert_eq "every worker was replaced within 20 s" 0 "$failed_replacements"
+assert_eq "every worker was replaced within ${EVENT_TIMEOUT}s" 0 "$failed_replacements"
 check "the supervisor is still running" not pid_gone "$supervisor"
 assert_eq "the mount is the same mount" "$mount_before" "$(mount_id "$MNT")"
 allow_eintr=false
