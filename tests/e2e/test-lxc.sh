@@ -26,9 +26,9 @@ SUITE=${CAPFS_E2E_SUITE:-bookworm}
 LXC_DIR=$(cd "$here/../../mount-helper/lxc" && pwd)
 CT_NAME=capfs-test-$$
 MEMORY_LIMIT=536870912
-# Bounds for commands run in the container, and for its boot and shutdown.
-CT_TIMEOUT=60
-BOOT_TIMEOUT=180
+# Commands run in the container, its start and its shutdown are bounded by lib.sh's EVENT_TIMEOUT;
+# a boot by 3 minutes, or EVENT_TIMEOUT where the watchdog is raised.
+BOOT_TIMEOUT=$((EVENT_TIMEOUT > 180 ? EVENT_TIMEOUT : 180))
 
 # Capability numbers (linux/capability.h) of the names the snippet may drop.
 declare -A CAP_NUMBER=(
@@ -69,7 +69,7 @@ _ct_stop() {
         local status=$? state
         state=$(ct_state)
         if [[ -n $state && $state != STOPPED ]]; then
-                timeout 30 lxc-stop -P "$LXCPATH" -n "$CT_NAME" -k >/dev/null 2>&1
+                timeout "$EVENT_TIMEOUT" lxc-stop -P "$LXCPATH" -n "$CT_NAME" -k >/dev/null 2>&1
         fi
         return "$status"
 }
@@ -105,7 +105,7 @@ EOF
 
 # ct COMMAND...: runs COMMAND in the container (bounded), with a clean environment.
 ct() {
-        timeout -k 5 "$CT_TIMEOUT" lxc-attach -P "$LXCPATH" -n "$CT_NAME" --clear-env \
+        timeout -k 5 "$EVENT_TIMEOUT" lxc-attach -P "$LXCPATH" -n "$CT_NAME" --clear-env \
                 -v PATH=/usr/sbin:/usr/bin:/sbin:/bin -v LANG=C.UTF-8 -- "$@"
 }
 
@@ -115,7 +115,7 @@ ct_logs() {
 }
 
 # LXC makes lxc.monitor.NAME and lxc.payload.NAME below the cgroup lxc-start runs in.
-if ! (cg_join lxc && exec timeout 60 lxc-start -P "$LXCPATH" -n "$CT_NAME" -f "$WORKDIR/config" -d \
+if ! (cg_join lxc && exec timeout "$EVENT_TIMEOUT" lxc-start -P "$LXCPATH" -n "$CT_NAME" -f "$WORKDIR/config" -d \
         -l DEBUG -o "$WORKDIR/lxc.log"); then
         ct_logs
         bail "lxc-start of the $SUITE rootfs failed"
@@ -232,7 +232,7 @@ assert_eq "its top cgroup is not frozen on the host" THAWED "$(cat "$PAYLOAD_FRE
 # ---------------------------------------------------------------- shutdown
 
 ct systemctl poweroff >/dev/null 2>&1
-if timeout 90 lxc-wait -P "$LXCPATH" -n "$CT_NAME" -s STOPPED -t "$BOOT_TIMEOUT"; then
+if timeout "$((EVENT_TIMEOUT + 10))" lxc-wait -P "$LXCPATH" -n "$CT_NAME" -s STOPPED -t "$EVENT_TIMEOUT"; then
         ok "systemctl poweroff stops the container"
 else
         not_ok "systemctl poweroff stops the container" "state: $(ct_state)"
@@ -245,10 +245,10 @@ assert_eq "LXC removed the container's cgroups" "" "$left"
 # The hook refuses to start a container when capfs is not mounted where it looks, and says so.
 mkdir "$WORKDIR/no-capfs"
 sed "s|--capfs $MNT|--capfs $WORKDIR/no-capfs|" "$WORKDIR/config" >"$WORKDIR/config-no-capfs"
-if (cg_join lxc && exec timeout 60 lxc-start -P "$LXCPATH" -n "$CT_NAME" -f "$WORKDIR/config-no-capfs" -d \
+if (cg_join lxc && exec timeout "$EVENT_TIMEOUT" lxc-start -P "$LXCPATH" -n "$CT_NAME" -f "$WORKDIR/config-no-capfs" -d \
         -l DEBUG -o "$WORKDIR/lxc-no-capfs.log") >/dev/null 2>&1; then
         not_ok "lxc-start refuses to start the container when capfs is not mounted" "it started"
-        timeout 30 lxc-stop -P "$LXCPATH" -n "$CT_NAME" -k >/dev/null 2>&1
+        timeout "$EVENT_TIMEOUT" lxc-stop -P "$LXCPATH" -n "$CT_NAME" -k >/dev/null 2>&1
 else
         ok "lxc-start refuses to start the container when capfs is not mounted"
 fi

@@ -54,20 +54,24 @@ trap '_stop_bus; _teardown' EXIT
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$WORKDIR/bus
 dbus-daemon --session --nofork --address="$DBUS_SYSTEM_BUS_ADDRESS" >"$WORKDIR/bus.log" 2>&1 &
 bus_pid=$!
-wait_until 10 test -S "$WORKDIR/bus" || bail "dbus-daemon did not start: $(cat "$WORKDIR/bus.log")"
+wait_until "$EVENT_TIMEOUT" test -S "$WORKDIR/bus" || bail "dbus-daemon did not start: $(cat "$WORKDIR/bus.log")"
 coproc FAKE_OUT { "$FAKE" "$WORKDIR/calls.log" "${bases[@]}" 2>&1; }
 fake_pid=$FAKE_OUT_PID
-read -r -t 10 line <&"${FAKE_OUT[0]}"
+read -r -t "$EVENT_TIMEOUT" line <&"${FAKE_OUT[0]}"
 [[ ${line:-} == ready ]] || bail "the fake systemd did not start: ${line:-nothing}"
 
-# The container runs a command that shows where it is and stays a little, for the host's look.
-"$LAUNCH" --scope=yes --rootfs "$ROOT" --name "$NAME" --capfs "$MNT" --memory 256M --pids 64 -- \
-        /bin/sh -c 'cat /proc/self/cgroup; sleep 4' >"$WORKDIR/console.log" 2>&1 &
+# The container runs a command that shows where it is and stays until the host has looked
+# (WORKDIR/share/looked, seen inside as /share/looked).
+mkdir -p "$WORKDIR/share" "$ROOT/share"
+"$LAUNCH" --scope=yes --rootfs "$ROOT" --name "$NAME" --capfs "$MNT" --memory 256M --pids 64 \
+        --bind "$WORKDIR/share:/share" -- \
+        /bin/sh -c 'cat /proc/self/cgroup; while [ ! -e /share/looked ]; do sleep 0.1; done' \
+        >"$WORKDIR/console.log" 2>&1 &
 launcher_pid=$!
 
 SCOPE_MEMORY=$(cg_host memory system)/$UNIT
 OUTER=$SCOPE_MEMORY/capfs/$NAME
-wait_until 20 test -d "$OUTER/payload" ||
+wait_until "$EVENT_TIMEOUT" test -d "$OUTER/payload" ||
         bail "no $OUTER/payload; launcher: $(cat "$WORKDIR/console.log"); calls: $(cat "$WORKDIR/calls.log" 2>&1)"
 assert_eq "systemd was asked for $UNIT with the launcher in it and Delegate=yes" \
         "StartTransientUnit $UNIT fail Delegate=true PIDs=$launcher_pid CollectMode=inactive-or-failed" \
@@ -84,6 +88,7 @@ else
 fi
 assert_eq "the container's limits are on capfs/$NAME below the scope" 268435456 "$(cat "$LIMIT" 2>&1)"
 
+: >"$WORKDIR/share/looked"
 wait "$launcher_pid"
 assert_eq "the launcher exits with the command's status (0)" 0 "$?"
 check "the container ran in its own cgroup root (0::/)" grep -q $'^0::/\r\\?$' "$WORKDIR/console.log"

@@ -30,8 +30,9 @@ source "$here/../e2e/lib/rootfs.sh"
 LAUNCH=${2:-}
 PROBE=${3:-}
 SUITE=${CAPFS_E2E_SUITE:-bookworm}
-# Bound of one container run (start, attempt, stop).
-RUN_TIMEOUT=60
+# Bound of one container run (start, attempt, stop): an awaited event (lib.sh's EVENT_TIMEOUT).
+# A container that waits for the test to release it gets the test's own bound (CT_TIMEOUT).
+RUN_TIMEOUT=$EVENT_TIMEOUT
 
 ((EUID == 0)) || skip_all "needs root (containers, FUSE allow_other, cgroups)"
 [[ -x $LAUNCH && -x $PROBE ]] || bail "usage: $0 CAPFS CAPFS_LAUNCH PROBE (got '$LAUNCH' '$PROBE')"
@@ -186,7 +187,7 @@ expect "the container stays in its own root" ':memory:/$' "$(grep ':memory:' <<<
 # Pids: a host pid, 0 (the writer itself), -1, junk and a 64 KiB list.
 host_pid=$(
         cg_join hostside || exit 1
-        sleep 300 >/dev/null 2>&1 &
+        sleep infinity >/dev/null 2>&1 &
         echo $!
 )
 host_pid_cg=$(cat "/proc/$host_pid/cgroup")
@@ -209,7 +210,7 @@ check "the daemon still answers after the pid writes" daemon_answers
 rm -f "$WORKDIR/share/"*
 name=esc$((++n_run))
 (
-        launch "$name" /bin/sh -c "while [ ! -e /share/go ]; do sleep 0.1; done
+        RUN_TIMEOUT=$CT_TIMEOUT launch "$name" /bin/sh -c "while [ ! -e /share/go ]; do sleep 0.1; done
                 pid=\$(cat /share/pid)
                 mkdir $V/freezer/trap $V/memory/trap
                 /capfs-probe write $V/freezer/trap/cgroup.procs \$pid >/share/move-freezer
@@ -222,21 +223,27 @@ name=esc$((++n_run))
 ) &
 launcher_job=$!
 ct_init=
-wait_until 20 test -n "$(pgrep -f -n "^/bin/sh -c while \[ ! -e /share/go" 2>/dev/null)"
+ct_init_started() {
+        test -n "$(pgrep -f -n "^/bin/sh -c while \[ ! -e /share/go" 2>/dev/null)"
+}
+wait_until "$EVENT_TIMEOUT" ct_init_started
 ct_init=$(pgrep -f -n "^/bin/sh -c while \[ ! -e /share/go")
 if [[ -n $ct_init ]]; then
         entered=$(
                 cg_join hostside || exit 1
-                nsenter -t "$ct_init" -p -m -- sleep 300 >/dev/null 2>&1 &
+                nsenter -t "$ct_init" -p -m -- sleep infinity >/dev/null 2>&1 &
                 echo $!
         )
         # nsenter forks the sleeper into the container's pid namespace.
-        wait_until 5 test -n "$(pgrep -P "$entered")"
+        entered_forked() {
+                test -n "$(pgrep -P "$entered")"
+        }
+        wait_until "$EVENT_TIMEOUT" entered_forked
         sleeper=$(pgrep -P "$entered")
         awk '$1 == "NSpid:" { print $NF }' "/proc/$sleeper/status" >"$WORKDIR/share/pid"
         sleeper_cg=$(cat "/proc/$sleeper/cgroup")
         touch "$WORKDIR/share/go"
-        wait_until 30 test -e "$WORKDIR/share/done"
+        wait_until "$EVENT_TIMEOUT" test -e "$WORKDIR/share/done"
         expect "move an nsenter'ed host process (freezer): EPERM" '^blocked EPERM ' "$(cat "$WORKDIR/share/move-freezer")"
         expect "move an nsenter'ed host process (memory): EPERM" '^blocked EPERM ' "$(cat "$WORKDIR/share/move-memory")"
         expect "freezing a child cgroup is allowed (it holds no host process)" '^accepted ' "$(cat "$WORKDIR/share/freeze")"
@@ -263,9 +270,12 @@ done
 
 # Siblings: ct1 and ct10, one a prefix of the other's name.
 name10=ct10-$$
-(launch "$name10" /bin/sh -c 'while [ ! -e /share/stop10 ]; do sleep 0.1; done') &
+(RUN_TIMEOUT=$CT_TIMEOUT launch "$name10" /bin/sh -c 'while [ ! -e /share/stop10 ]; do sleep 0.1; done') &
 ct10_job=$!
-wait_until 20 test -d "$(host_cg memory "$name10")"
+ct10_started() {
+        test -d "$(host_cg memory "$name10")"
+}
+wait_until "$EVENT_TIMEOUT" ct10_started
 out=$(in_ct "ls -R $V/memory | grep -c ct10 || true
 /capfs-probe write $V/memory/../capfs/$name10/cgroup.procs 0
 /capfs-probe mkdir $V/memory/../../capfs/$name10/x")
@@ -299,7 +309,15 @@ expect "mkdir through '..' out of the view: refused" '^blocked (ENOENT|EROFS|EPE
 name=esc$((++n_run))
 (launch "$name" /capfs-probe open-flood "$V/memory/tasks" 10000 64) &
 flood_job=$!
-sleep 0.5
+# The flood is on once the probe runs its 64 threads (or it is over already: a fast machine).
+flood_on() {
+        local p
+        for p in $(pgrep -f "^/capfs-probe open-flood"); do
+                (($(awk '$1 == "Threads:" { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0) >= 64)) && return 0
+        done
+        pid_gone "$flood_job"
+}
+wait_until "$EVENT_TIMEOUT" flood_on
 check "the daemon answers the host during a 10k-open flood" daemon_answers
 wait "$flood_job"
 expect "the flood ran" '^contained 64 threads, 10000 opens' "$(grep '^contained' "$WORKDIR/out.$name")"

@@ -92,7 +92,7 @@ fi
 
 # A reader that stops early (| head) must not stall the guest until --timeout.
 start=$(date +%s)
-first=$( (cd "$repo" && "$run" --timeout 120 seq 1 1000000 2>"$scratch/head.err"; echo "rc=$?" >"$scratch/head.rc") | head -n 1)
+first=$( (cd "$repo" && "$run" --timeout "$VM_TIMEOUT" seq 1 1000000 2>"$scratch/head.err"; echo "rc=$?" >"$scratch/head.rc") | head -n 1)
 took=$(($(date +%s) - start))
 if [[ $first == 1 && $(cat "$scratch/head.rc") == rc=0 ]]; then
         ok "output into a closed pipe does not stall the run (exit 0 after $took s)"
@@ -169,7 +169,7 @@ start=$(date +%s)
 rc=0
 (cd "$repo" && "$run" --timeout 5 sleep 600) >"$scratch/timeout.out" 2>"$scratch/timeout.err" || rc=$?
 took=$(($(date +%s) - start))
-if [[ $rc == 124 ]] && ((took < 30)) && grep -q 'exceeded --timeout' "$scratch/timeout.err"; then
+if [[ $rc == 124 ]] && ((took < 60)) && grep -q 'exceeded --timeout' "$scratch/timeout.err"; then
         ok "--timeout 5 kills the VM (exit 124 after $took s)"
 else
         not_ok "--timeout 5 kills the VM" "exit $rc after $took s; $(cat "$scratch/timeout.err")"
@@ -196,7 +196,7 @@ else
                 "$0" --foreground /tmp/mnt >/tmp/capfs.log 2>&1 &
                 i=0
                 until [ -e /tmp/mnt/proc/meminfo ]; do
-                        i=$((i + 1)); [ $i -lt 100 ] || { cat /tmp/capfs.log >&2; exit 1; }
+                        i=$((i + 1)); [ $i -lt 600 ] || { echo "capfs did not mount /tmp/mnt in 60 s" >&2; cat /tmp/capfs.log >&2; exit 1; }
                         sleep 0.1
                 done
                 mkdir /sys/fs/cgroup/ct1
