@@ -41,6 +41,8 @@
 #include <linux/magic.h>
 #include <linux/sched.h>
 
+#include "rootfs.h"
+
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
 /* The capabilities a container never gets by default; README.md says why each. */
@@ -608,57 +610,42 @@ __attribute__((format(printf, 1, 2))) static int child_fail(const char *fmt, ...
         return -1;
 }
 
-static int do_mount(const char *src, const char *target, const char *type, unsigned long flags,
-                    const char *data) {
-        if (mount(src, target, type, flags, data) < 0)
-                return child_fail("mount %s on %s (%s)", src ? src : "none", target, type ? type : "bind");
+/* child_fail for a negative errno R. */
+#define child_fail_r(r, ...) (errno = -(r), child_fail(__VA_ARGS__))
+
+/* Every path below is relative to the container's rootfs (ROOT_FD) and resolved inside it
+ * (rootfs.h): what the container planted there (symlinks to the host's directories, "..") leads
+ * nowhere outside its tree, whatever it names. */
+static int mount_in(int root_fd, const char *path, RootfsFlags flags, const char *source, const char *fstype,
+                    unsigned long mountflags, const char *data) {
+        int r = rootfs_mount(root_fd, path, flags, source, fstype, mountflags, data);
+        if (r < 0)
+                return child_fail_r(r, "mount %s (%s) on /%s in the rootfs", source ? source : "none",
+                                    fstype ? fstype : "bind", path);
         return 0;
 }
 
-/* Bind-mounts SRC on TARGET, read-only if asked: a read-only bind needs a second remount. */
-static int bind_mount(const char *src, const char *target, bool readonly) {
-        if (do_mount(src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
-                return -1;
-        if (readonly &&
-            do_mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
-                return -1;
+static int bind_in(int root_fd, const char *source, const char *path, bool readonly) {
+        int r = rootfs_bind(root_fd, source, path, readonly);
+        if (r < 0)
+                return child_fail_r(r, "bind-mount %s on /%s in the rootfs", source, path);
         return 0;
 }
 
-/* Makes a mountpoint for SRC at TARGET: a directory for a directory, an empty file otherwise. */
-static int make_mountpoint(const char *src, const char *target) {
-        struct stat st;
-        if (stat(src, &st) < 0)
-                return child_fail("stat %s", src);
-        if (S_ISDIR(st.st_mode)) {
-                if (g_mkdir_with_parents(target, 0755) < 0)
-                        return child_fail("mkdir %s", target);
-                return 0;
-        }
-        g_autofree char *parent = g_path_get_dirname(target);
-        if (g_mkdir_with_parents(parent, 0755) < 0)
-                return child_fail("mkdir %s", parent);
-        int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0 && errno != EISDIR && errno != EROFS)
-                return child_fail("create %s", target);
-        if (fd >= 0)
-                close(fd);
-        return 0;
-}
-
-static int mount_proc(const char *root) {
-        g_autofree char *proc = g_build_filename(root, "proc", NULL);
-        if (do_mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+static int mount_proc(int root_fd) {
+        if (mount_in(root_fd, "proc", ROOTFS_MKDIR, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) <
+            0)
                 return -1;
         /* systemd's container interface: /proc/sys read-only; the rest that reaches the host's
          * kernel covered or read-only. */
-        static const char *const readonly[] = {"sys", "sysrq-trigger", "irq", "bus", "fs"};
+        static const char *const readonly[] = {"proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus",
+                                               "proc/fs"};
         for (size_t i = 0; i < G_N_ELEMENTS(readonly); i++) {
-                g_autofree char *path = g_build_filename(proc, readonly[i], NULL);
-                if (access(path, F_OK) < 0)
+                int r = rootfs_bind_readonly_self(root_fd, readonly[i]);
+                if (r == -ENOENT)
                         continue;
-                if (bind_mount(path, path, true) < 0)
-                        return -1;
+                if (r < 0)
+                        return child_fail_r(r, "make /%s read-only in the rootfs", readonly[i]);
         }
         return 0;
 }
@@ -668,29 +655,31 @@ static int mount_proc(const char *root) {
  * statfs() tells systemd the layout, and capfs's restricted view for every controller hierarchy.
  * On a pure cgroup2 host, cgroup2 itself is mounted (its nested layout keeps the limits out of
  * reach). */
-static int mount_cgroups(Launch *l, const char *root) {
-        g_autofree char *cg = g_build_filename(root, CGROUP_ROOT, NULL);
+static int mount_cgroups(Launch *l, int root_fd) {
+        const char *cg = CGROUP_ROOT + 1;
         if (l->v2_only)
-                return do_mount("cgroup2", cg, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-        if (do_mount("tmpfs", cg, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+                return mount_in(root_fd, cg, ROOTFS_MKDIR, "cgroup2", "cgroup2",
+                                MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        if (mount_in(root_fd, cg, ROOTFS_MKDIR, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                     "mode=755") < 0)
                 return -1;
         for (guint i = 0; i < l->hierarchies->len; i++) {
                 Hierarchy *h = l->hierarchies->pdata[i];
                 g_autofree char *target = g_build_filename(cg, h->dir, NULL);
-                if (mkdir(target, 0755) < 0 && errno != EEXIST)
-                        return child_fail("mkdir %s", target);
                 int r;
                 if (h->controllers[0] == '\0')
-                        r = do_mount("cgroup2", target, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+                        r = mount_in(root_fd, target, ROOTFS_MKDIR, "cgroup2", "cgroup2",
+                                     MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
                 else if (g_str_has_prefix(h->controllers, "name=")) {
                         g_autofree char *data = g_strdup_printf("none,%s", h->controllers);
-                        r = do_mount("cgroup", target, "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, data);
+                        r = mount_in(root_fd, target, ROOTFS_MKDIR, "cgroup", "cgroup",
+                                     MS_NOSUID | MS_NODEV | MS_NOEXEC, data);
                 } else if (l->opt.no_capfs || g_strcmp0(l->opt.cgroup_mode, "native") == 0)
-                        r = do_mount("cgroup", target, "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                                     h->controllers);
+                        r = mount_in(root_fd, target, ROOTFS_MKDIR, "cgroup", "cgroup",
+                                     MS_NOSUID | MS_NODEV | MS_NOEXEC, h->controllers);
                 else {
                         g_autofree char *view = g_build_filename(l->opt.capfs, "cgroup", h->dir, NULL);
-                        r = bind_mount(view, target, false);
+                        r = bind_in(root_fd, view, target, false);
                 }
                 if (r < 0)
                         return -1;
@@ -699,57 +688,50 @@ static int mount_cgroups(Launch *l, const char *root) {
                         g_auto(GStrv) names = g_strsplit(h->controllers, ",", -1);
                         for (char **n = names; *n; n++) {
                                 g_autofree char *link = g_build_filename(cg, *n, NULL);
-                                if (strcmp(*n, h->dir) != 0 && symlink(h->dir, link) < 0 && errno != EEXIST)
-                                        return child_fail("symlink %s", link);
+                                if (strcmp(*n, h->dir) == 0)
+                                        continue;
+                                r = rootfs_symlink(root_fd, h->dir, link);
+                                if (r < 0 && r != -EEXIST)
+                                        return child_fail_r(r, "symlink /%s in the rootfs", link);
                         }
                 }
         }
-        return do_mount(NULL, cg, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                        "mode=755");
+        return mount_in(root_fd, cg, 0, NULL, NULL,
+                        MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755");
 }
 
-static int mount_dev(Launch *l, const char *root) {
-        g_autofree char *dev = g_build_filename(root, "dev", NULL);
-        if (do_mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=4m") < 0)
+static int mount_dev(Launch *l, int root_fd) {
+        if (mount_in(root_fd, "dev", ROOTFS_MKDIR, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+                     "mode=755,size=4m") < 0)
                 return -1;
         for (size_t i = 0; i < G_N_ELEMENTS(basic_devices); i++) {
                 g_autofree char *host = g_build_filename("/dev", basic_devices[i].name, NULL);
-                g_autofree char *node = g_build_filename(dev, basic_devices[i].name, NULL);
-                if (make_mountpoint(host, node) < 0 || bind_mount(host, node, false) < 0)
+                g_autofree char *node = g_build_filename("dev", basic_devices[i].name, NULL);
+                if (bind_in(root_fd, host, node, false) < 0)
                         return -1;
         }
-        static const char *const dirs[] = {"pts", "shm", "mqueue"};
-        for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
-                g_autofree char *d = g_build_filename(dev, dirs[i], NULL);
-                if (mkdir(d, 0755) < 0)
-                        return child_fail("mkdir %s", d);
-        }
-        g_autofree char *pts = g_build_filename(dev, "pts", NULL);
-        g_autofree char *shm = g_build_filename(dev, "shm", NULL);
-        g_autofree char *mqueue = g_build_filename(dev, "mqueue", NULL);
-        if (do_mount("devpts", pts, "devpts", MS_NOSUID | MS_NOEXEC,
+        if (mount_in(root_fd, "dev/pts", ROOTFS_MKDIR, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
                      "newinstance,ptmxmode=0666,mode=620,gid=5") < 0 ||
-            do_mount("tmpfs", shm, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0 ||
-            do_mount("mqueue", mqueue, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+            mount_in(root_fd, "dev/shm", ROOTFS_MKDIR, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") <
+                    0 ||
+            mount_in(root_fd, "dev/mqueue", ROOTFS_MKDIR, "mqueue", "mqueue",
+                     MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
                 return -1;
-        static const char *const links[][2] = {{"pts/ptmx", "ptmx"},
-                                               {"/proc/self/fd", "fd"},
-                                               {"/proc/self/fd/0", "stdin"},
-                                               {"/proc/self/fd/1", "stdout"},
-                                               {"/proc/self/fd/2", "stderr"}};
+        static const char *const links[][2] = {{"pts/ptmx", "dev/ptmx"},
+                                               {"/proc/self/fd", "dev/fd"},
+                                               {"/proc/self/fd/0", "dev/stdin"},
+                                               {"/proc/self/fd/1", "dev/stdout"},
+                                               {"/proc/self/fd/2", "dev/stderr"}};
         for (size_t i = 0; i < G_N_ELEMENTS(links); i++) {
-                g_autofree char *link = g_build_filename(dev, links[i][1], NULL);
-                if (symlink(links[i][0], link) < 0)
-                        return child_fail("symlink %s", link);
+                int r = rootfs_symlink(root_fd, links[i][0], links[i][1]);
+                if (r < 0)
+                        return child_fail_r(r, "symlink /%s in the rootfs", links[i][1]);
         }
         /* The console is the pty whose other end the launcher relays. */
-        g_autofree char *console = g_build_filename(dev, "console", NULL);
-        if (make_mountpoint(l->pty_slave, console) < 0 || bind_mount(l->pty_slave, console, false) < 0)
-                return -1;
-        return 0;
+        return bind_in(root_fd, l->pty_slave, "dev/console", false);
 }
 
-static int mount_run(const char *root) {
+static int mount_run(int root_fd) {
         static const struct {
                 const char *path, *options;
                 unsigned long flags;
@@ -759,22 +741,18 @@ static int mount_run(const char *root) {
                 {"run/user", "mode=755,size=20%", MS_NOSUID | MS_NODEV},
                 {"tmp", "mode=1777,size=20%", MS_NOSUID | MS_NODEV},
         };
-        for (size_t i = 0; i < G_N_ELEMENTS(tmpfs); i++) {
-                g_autofree char *path = g_build_filename(root, tmpfs[i].path, NULL);
-                if (g_mkdir_with_parents(path, 0755) < 0)
-                        return child_fail("mkdir %s", path);
-                if (do_mount("tmpfs", path, "tmpfs", tmpfs[i].flags, tmpfs[i].options) < 0)
+        for (size_t i = 0; i < G_N_ELEMENTS(tmpfs); i++)
+                if (mount_in(root_fd, tmpfs[i].path, ROOTFS_MKDIR, "tmpfs", "tmpfs", tmpfs[i].flags,
+                             tmpfs[i].options) < 0)
                         return -1;
-        }
-        g_autofree char *container = g_build_filename(root, "run/systemd/container", NULL);
-        g_autofree char *dir = g_path_get_dirname(container);
-        if (g_mkdir_with_parents(dir, 0755) < 0 || !g_file_set_contents(container, "capfs\n", -1, NULL))
-                return child_fail("write %s", container);
+        int r = rootfs_write_file(root_fd, "run/systemd/container", "capfs\n");
+        if (r < 0)
+                return child_fail_r(r, "write /run/systemd/container in the rootfs");
         return 0;
 }
 
 /* capfs's per-container files over the container's own. */
-static int mount_capfs(Launch *l, const char *root) {
+static int mount_capfs(Launch *l, int root_fd) {
         if (l->opt.no_capfs)
                 return 0;
         g_autofree char *proc = g_build_filename(l->opt.capfs, "proc", NULL);
@@ -785,26 +763,26 @@ static int mount_capfs(Launch *l, const char *root) {
         int r = 0;
         while (r == 0 && (name = g_dir_read_name(d))) {
                 g_autofree char *src = g_build_filename(proc, name, NULL);
-                g_autofree char *target = g_build_filename(root, "proc", name, NULL);
+                g_autofree char *target = g_build_filename("proc", name, NULL);
                 /* Only what the kernel has too: a file the container's /proc lacks stays absent. */
-                if (access(target, F_OK) < 0)
+                int fd = rootfs_open(root_fd, target, 0, 0);
+                if (fd < 0)
                         continue;
-                r = bind_mount(src, target, true);
+                close(fd);
+                r = bind_in(root_fd, src, target, true);
         }
         g_dir_close(d);
         if (r < 0)
                 return -1;
         g_autofree char *cpu = g_build_filename(l->opt.capfs, "sys/devices/system/cpu", NULL);
-        g_autofree char *cpu_target = g_build_filename(root, "sys/devices/system/cpu", NULL);
-        return bind_mount(cpu, cpu_target, true);
+        return bind_in(root_fd, cpu, "sys/devices/system/cpu", true);
 }
 
-static int mount_binds(Launch *l, const char *root) {
+static int mount_binds(Launch *l, int root_fd) {
         for (char **b = l->opt.binds; b && *b; b++) {
                 g_auto(GStrv) f = g_strsplit(*b, ":", 3);
                 bool ro = f[1] && f[2] && strcmp(f[2], "ro") == 0;
-                g_autofree char *target = g_build_filename(root, f[1], NULL);
-                if (make_mountpoint(f[0], target) < 0 || bind_mount(f[0], target, ro) < 0)
+                if (bind_in(root_fd, f[0], f[1], ro) < 0)
                         return -1;
         }
         return 0;
@@ -1002,25 +980,39 @@ static int child_setup(ChildArgs *a) {
                 return child_fail("unshare the cgroup namespace");
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return child_fail("make the mount tree private");
-        /* The root must be a mount point for pivot_root; a bind of the rootfs onto itself is. */
+        /* The root must be a mount point for pivot_root; a bind of the rootfs onto itself is. The
+         * rootfs's own path comes from the host's root (the command line) and is trusted. */
         const char *root = l->opt.rootfs;
-        if (bind_mount(root, root, false) < 0)
-                return -1;
-        g_autofree char *sys = g_build_filename(root, "sys", NULL);
-        if (mount_proc(root) < 0 ||
-            do_mount("sysfs", sys, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
-            mount_cgroups(l, root) < 0 || mount_dev(l, root) < 0 || mount_run(root) < 0 ||
-            mount_capfs(l, root) < 0 || mount_binds(l, root) < 0)
-                return -1;
-        if (g_strcmp0(l->opt.network, "none") == 0 && setup_loopback() < 0)
-                return -1;
+        if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return child_fail("bind-mount the rootfs %s on itself", root);
+        int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return child_fail("open the rootfs %s", root);
+        int r = mount_proc(root_fd);
+        if (r == 0)
+                r = mount_in(root_fd, "sys", ROOTFS_MKDIR, "sysfs", "sysfs",
+                             MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        if (r == 0)
+                r = mount_cgroups(l, root_fd);
+        if (r == 0)
+                r = mount_dev(l, root_fd);
+        if (r == 0)
+                r = mount_run(root_fd);
+        if (r == 0)
+                r = mount_capfs(l, root_fd);
+        if (r == 0)
+                r = mount_binds(l, root_fd);
+        if (r == 0 && g_strcmp0(l->opt.network, "none") == 0)
+                r = setup_loopback();
         /* By default the rootfs's own name, which its init would set itself if it could. */
-        g_autofree char *etc_hostname = g_build_filename(root, "etc/hostname", NULL);
         g_autofree char *from_rootfs = NULL;
         const char *hostname = l->opt.hostname;
-        if (!hostname && g_file_get_contents(etc_hostname, &from_rootfs, NULL, NULL) &&
+        if (r == 0 && !hostname && rootfs_read_file(root_fd, "etc/hostname", &from_rootfs) == 0 &&
             *g_strstrip(from_rootfs))
                 hostname = from_rootfs;
+        close(root_fd);
+        if (r < 0)
+                return -1;
         if (!hostname)
                 hostname = l->opt.name;
         if (sethostname(hostname, strlen(hostname)) < 0)
