@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# tests/e2e/test-lxc.sh CAPFS: boots a Debian rootfs (tests/e2e/lib/rootfs.sh; CAPFS_E2E_SUITE,
+# tests/e2e/test-lxc.sh CAPFS CAPFS_MOUNT_HOOK: boots a Debian rootfs (tests/e2e/lib/rootfs.sh; CAPFS_E2E_SUITE,
 # default bookworm) with Debian's LXC and capfs's LXC snippet (mount-helper/lxc/capfs.conf.in,
 # which drops CAP_SYS_ADMIN and installs the mount hook), against a capfs daemon of our own, and
 # checks from inside that systemd boots with nothing failed, that free, nproc and the cgroup
@@ -23,6 +23,8 @@ source "$here/../integration/lib.sh"
 source "$here/lib/rootfs.sh"
 
 SUITE=${CAPFS_E2E_SUITE:-bookworm}
+# The hook as built (installed beside capfs.conf, which names it by its installed path).
+HOOK=$(readlink -f "${2:-/nonexistent}")
 LXC_DIR=$(cd "$here/../../mount-helper/lxc" && pwd)
 CT_NAME=capfs-test-$$
 MEMORY_LIMIT=536870912
@@ -40,6 +42,7 @@ declare -A CAP_NUMBER=(
 # ---------------------------------------------------------------- preconditions
 
 ((EUID == 0)) || skip_all "needs root (LXC containers, FUSE allow_other, cgroups)"
+[[ -x $HOOK ]] || bail "usage: $0 CAPFS CAPFS_MOUNT_HOOK (got '$HOOK')"
 for tool in lxc-start lxc-attach lxc-stop lxc-wait lxc-info; do
         command -v "$tool" >/dev/null ||
                 skip_all "$tool not found: install Debian's lxc package (apt-get install --no-install-recommends lxc)"
@@ -90,7 +93,7 @@ lxc.rootfs.path = overlay:$ROOTFS:$CT_DIR/upper
 lxc.include = /usr/share/lxc/config/common.conf
 lxc.include = $WORKDIR/capfs.conf
 lxc.hook.mount =
-lxc.hook.mount = $LXC_DIR/capfs-mount-hook --capfs $MNT
+lxc.hook.mount = $HOOK --capfs $MNT
 lxc.net.0.type = empty
 lxc.apparmor.profile = unconfined
 lxc.signal.halt = SIGRTMIN+3
@@ -254,9 +257,32 @@ else
 fi
 assert_match "the LXC log names the missing capfs mount" "capfs is not mounted at $WORKDIR/no-capfs" \
         "$(grep -m1 -o "capfs is not mounted at [^ ,;]*" "$WORKDIR/lxc-no-capfs.log")"
-out=$(LXC_ROOTFS_MOUNT=$CT_DIR/upper LXC_NAME=$CT_NAME "$LXC_DIR/capfs-mount-hook" --optional \
+out=$(LXC_ROOTFS_MOUNT=$CT_DIR/upper LXC_NAME=$CT_NAME "$HOOK" --optional \
         --capfs "$WORKDIR/no-capfs" "$CT_NAME" lxc mount 2>&1)
 assert_match "with --optional the hook lets it start, with a warning" \
         "^capfs-mount-hook: warning: capfs is not mounted.*\(exit status 0\)$" \
         "$out (exit status $?)"
+
+# ---------------------------------------------------------------- paths planted in the rootfs
+# The hook runs as the host's root on the container's tree: it resolves proc, sys and everything
+# below them inside the rootfs. A rootfs whose /proc is a symlink to a host directory gets its
+# proc (as LXC mounts it, resolved inside) and capfs's files over it there; the host directory
+# of the same name stays untouched. Played in a private mount namespace, LXC's mounts by hand.
+HOSTSIDE=$(mktemp -d /var/tmp/capfs-test-hostside.XXXXXX) || bail "cannot create a directory in /var/tmp"
+mkdir -p "$HOSTSIDE/proc" "$WORKDIR/planted"
+ln -s "$HOSTSIDE/proc" "$WORKDIR/planted/proc"
+# shellcheck disable=SC2016 # expanded by the namespace's shell
+out=$(timeout "$EVENT_TIMEOUT" unshare --mount --propagation private sh -c '
+        root=$1 hostside=$2 capfs=$3 hook=$4
+        mkdir -p "$root$hostside/proc" "$root/sys" && mount -t proc proc "$root$hostside/proc" &&
+                mount -t sysfs sysfs "$root/sys" || exit 1
+        LXC_ROOTFS_MOUNT=$root LXC_NAME=planted "$hook" --capfs "$capfs" --no-cgroup planted lxc mount || exit 1
+        echo "inside=$(stat -f -c %t "$root$hostside/proc/meminfo")"
+        echo "host=$(ls -A "$hostside/proc" | wc -l)"' sh "$WORKDIR/planted" "$HOSTSIDE" "$MNT" "$HOOK" 2>&1)
+assert_eq "hook: a rootfs whose /proc is a symlink to a host directory: capfs's meminfo lands inside" \
+        65735546 "$(get inside <<<"$out")"
+assert_eq "hook: ... and the host directory stays empty (in the hook's namespace too)" 0 "$(get host <<<"$out")"
+assert_eq "hook: ... and on the host" "" "$(ls -A "$HOSTSIDE/proc")"
+[[ $out == *inside=* ]] || diag "$out"
+rm -rf --one-file-system "$HOSTSIDE"
 finish
