@@ -108,6 +108,23 @@ int capfs_parse_pid_stat(const char *buf, size_t len, CapfsPidStat *ret);
 int capfs_parse_io_stat(const char *buf, size_t len, GHashTable **ret);
 int capfs_parse_blkio(const char *buf, size_t len, GHashTable **ret);
 
+/*
+ * /proc/PID/mountinfo: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE
+ * SUPER_OPTIONS" lines, in the kernel's order. Returns a GPtrArray of CapfsMountinfo (freed with
+ * it); root, mountpoint and source are unescaped. Any malformed line is -EINVAL.
+ */
+typedef struct CapfsMountinfo {
+        int id, parent;
+        unsigned major, minor;
+        char *root, *mountpoint, *options, *fstype, *source, *super_options;
+} CapfsMountinfo;
+int capfs_parse_mountinfo(const char *buf, size_t len, GPtrArray **ret);
+/*
+ * A mountinfo field with the kernel's \ooo escapes (space, tab, newline, backslash) undone:
+ * "a\040b" -> "a b". A backslash not followed by three octal digits, and \000, stay as written.
+ */
+char *capfs_unescape_mountinfo(const char *field, size_t len);
+
 /* "some avg10=0.00 avg60=0.00 avg300=0.00 total=0" lines are used verbatim; only checked. */
 
 /*

@@ -35,8 +35,8 @@ BOOT_TIMEOUT=$((EVENT_TIMEOUT > 180 ? EVENT_TIMEOUT : 180))
 # Capability numbers (linux/capability.h) of the names the snippet may drop.
 declare -A CAP_NUMBER=(
         [dac_read_search]=2 [net_admin]=12 [sys_module]=16 [sys_rawio]=17 [sys_admin]=21
-        [sys_boot]=22 [sys_time]=25 [mac_override]=32 [mac_admin]=33 [syslog]=34 [perfmon]=38
-        [bpf]=39
+        [sys_boot]=22 [sys_resource]=24 [sys_time]=25 [mac_override]=32 [mac_admin]=33 [syslog]=34
+        [perfmon]=38 [bpf]=39
 )
 
 # ---------------------------------------------------------------- preconditions
