@@ -123,7 +123,7 @@ static int mount_proc_readonly(int root_fd, GError **error) {
  * cgroup2 host, cgroup2 itself is mounted (its nested layout keeps the limits out of reach).
  */
 static int mount_cgroups(Launch *l, int root_fd, GError **error) {
-        const char *cg = CGROUP_ROOT + 1;
+        const char *cg = &CGROUP_ROOT[1]; /* relative to the rootfs */
         int r;
 
         if (l->v2_only)

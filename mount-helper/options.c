@@ -198,7 +198,7 @@ int options_parse(Options *o, int argc, char **argv, GError **error) {
                  "SRC:DST[:ro]"},
                 {"version", 0, 0, G_OPTION_ARG_NONE, &raw.version, "Print the version", NULL},
                 {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->argv, NULL, "[CMD [ARGS...]]"},
-                {NULL},
+                {NULL, 0, 0, 0, NULL, NULL, NULL},
         };
         g_autoptr(GOptionContext) ctx = g_option_context_new("[--] [CMD [ARGS...]]");
         int r;

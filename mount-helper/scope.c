@@ -56,9 +56,11 @@ static int start_scope(const char *unit, pid_t launcher, GError **error) {
                                                        SYSTEMD_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
                                                        on_job_removed, &j, NULL);
         /* systemd sends its job signals only while some client is subscribed. */
-        g_autoptr(GVariant) subscribed =
+        GVariant *subscribed =
                 g_dbus_connection_call_sync(bus, SYSTEMD_BUS_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER,
                                             "Subscribe", NULL, NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+        if (subscribed)
+                g_variant_unref(subscribed);
         guint32 pid = (guint32) launcher;
         GVariantBuilder props;
         g_variant_builder_init(&props, G_VARIANT_TYPE("a(sv)"));
