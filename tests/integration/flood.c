@@ -5,8 +5,9 @@
  *   capfs-test-flood flood PATH THREADS STOPFILE MAX_SECONDS
  *       THREADS threads each open+read+close PATH in a loop until STOPFILE exists (MAX_SECONDS
  *       at most); a thread per blocked request is what a container needs to keep that many
- *       requests waiting in the daemon. "started=N" is printed (and flushed) once every thread
- *       runs, so that the test knows the flood is on, however slowly the machine starts them.
+ *       requests waiting in the daemon. The threads start reading together, once all exist;
+ *       "started=N" is printed (and flushed) then, so that the test knows the flood is on,
+ *       however slowly the machine made them.
  *   capfs-test-flood quiet PATH SECONDS
  *       one reader doing the same, timing each read.
  *
@@ -33,6 +34,11 @@
 static const char *path;
 static uint64_t deadline_ns;
 static atomic_bool stop;
+/* The threads wait for each other before they read: on a slow machine (an emulated VM), threads
+ * already flooding would slow the creation of the rest to a crawl. */
+static pthread_mutex_t go_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t go_cond = PTHREAD_COND_INITIALIZER;
+static bool go;
 static atomic_long reads, errors;
 static atomic_int first_error;
 
@@ -79,6 +85,10 @@ static void count(int e) {
 
 static void *flood_thread(void *unused) {
         (void) unused;
+        pthread_mutex_lock(&go_lock);
+        while (!go)
+                pthread_cond_wait(&go_cond, &go_lock);
+        pthread_mutex_unlock(&go_lock);
         while (!atomic_load(&stop))
                 count(read_once());
         return NULL;
@@ -108,6 +118,10 @@ static int flood(long threads, const char *stopfile) {
                         break;
                 }
         }
+        pthread_mutex_lock(&go_lock);
+        go = true;
+        pthread_cond_broadcast(&go_cond);
+        pthread_mutex_unlock(&go_lock);
         printf("started=%ld\n", started);
         fflush(stdout);
         while (access(stopfile, F_OK) < 0 && now_ns() < deadline_ns)
