@@ -838,9 +838,61 @@ static void test_uptime_optional_outputs(void) {
         g_assert_cmpuint(idle, ==, 250);
 }
 
+static void test_mountinfo(void) {
+        static const char text[] =
+                "22 1 0:21 / /sys rw,nosuid - sysfs sysfs rw\n"
+                "23 22 0:6 /a\\040b /mnt/with\\040space\\011tab rw shared:9 master:2 - cgroup "
+                "my\\134src rw,cpu,cpuacct\n"
+                "\n"
+                "24 22 8:1 /x\\0 /y\\999 rw - ext4 /dev/sda rw\n";
+        g_autofree char *copy = exact_copy(TEXT(text));
+        g_autoptr(GPtrArray) mounts = NULL;
+        const CapfsMountinfo *m;
+
+        g_assert_cmpint(capfs_parse_mountinfo(copy, sizeof(text) - 1, &mounts), ==, 0);
+        g_assert_cmpuint(mounts->len, ==, 3);
+        m = mounts->pdata[0];
+        g_assert_cmpint(m->id, ==, 22);
+        g_assert_cmpint(m->parent, ==, 1);
+        g_assert_cmpuint(m->major, ==, 0);
+        g_assert_cmpuint(m->minor, ==, 21);
+        g_assert_cmpstr(m->mountpoint, ==, "/sys");
+        g_assert_cmpstr(m->fstype, ==, "sysfs");
+        m = mounts->pdata[1];
+        g_assert_cmpstr(m->root, ==, "/a b");
+        g_assert_cmpstr(m->mountpoint, ==, "/mnt/with space\ttab");
+        g_assert_cmpstr(m->options, ==, "rw");
+        g_assert_cmpstr(m->fstype, ==, "cgroup");
+        g_assert_cmpstr(m->source, ==, "my\\src");
+        g_assert_cmpstr(m->super_options, ==, "rw,cpu,cpuacct");
+        /* Not three octal digits: left as written. */
+        m = mounts->pdata[2];
+        g_assert_cmpstr(m->root, ==, "/x\\0");
+        g_assert_cmpstr(m->mountpoint, ==, "/y\\999");
+        g_assert_cmpuint(m->major, ==, 8);
+
+        static const char *const bad[] = {
+                "22 1 0:21 / /sys rw sysfs sysfs rw\n", /* no "-" */
+                "22 1 0:21 / /sys rw - sysfs sysfs\n", /* no super options */
+                "22 1 0:21 / /sys rw - sysfs sysfs rw x\n", /* one field too many */
+                "x 1 0:21 / /sys rw - sysfs sysfs rw\n", /* no id */
+                "22 1 021 / /sys rw - sysfs sysfs rw\n", /* no MAJ:MIN */
+                "22 1 0:21  /sys rw - sysfs sysfs rw\n", /* an empty field */
+                "3000000000 1 0:21 / /sys rw - sysfs sysfs rw\n",
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                g_autoptr(GPtrArray) none = NULL;
+                g_autofree char *b = exact_copy(bad[i], strlen(bad[i]));
+                g_test_message("malformed: %s", bad[i]);
+                g_assert_cmpint(capfs_parse_mountinfo(b, strlen(bad[i]), &none), ==, -EINVAL);
+                g_assert_null(none);
+        }
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
+        g_test_add_func("/parse/mountinfo", test_mountinfo);
         g_test_add_func("/parse/cpuset/lists", test_cpuset_lists);
         g_test_add_func("/parse/cpuset/empty", test_cpuset_empty);
         g_test_add_func("/parse/cpuset/spaces", test_cpuset_spaces);
