@@ -37,6 +37,15 @@ typedef enum {
         CAPFS_CPU_VIEW_CPUSET, /* cpuset alone */
 } CapfsCpuView;
 
+/*
+ * The cgroup view's budget below a container's root, where its cgroup2 root sets no
+ * cgroup.max.descendants / cgroup.max.depth of its own: room for systemd's slices, scopes and
+ * services. CAPFS_CGROUP_BUDGET_NONE ("max") sets no budget.
+ */
+#define CAPFS_CGROUP_MAX_DESCENDANTS_DEFAULT 1000
+#define CAPFS_CGROUP_MAX_DEPTH_DEFAULT 16
+#define CAPFS_CGROUP_BUDGET_NONE UINT64_MAX
+
 typedef struct CapfsLoadavg CapfsLoadavg;
 typedef struct CapfsHeldFiles CapfsHeldFiles;
 
@@ -61,6 +70,13 @@ typedef struct CapfsHost {
         GHashTable *container_cache;
         /* Kernel text files kept open between reads (held.c). */
         CapfsHeldFiles *held_files;
+        /*
+         * The cgroup view's budget where a container's cgroup2 root sets none: the daemon's
+         * options, set after capfs_host_open() (which sets the defaults). Last, so that a daemon
+         * that predates them still finds every other member where it was.
+         */
+        uint64_t cgroup_max_descendants;
+        uint64_t cgroup_max_depth;
 } CapfsHost;
 
 /* The container a request comes from: the init of the caller's pid namespace and its cgroups. */

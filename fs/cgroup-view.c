@@ -22,6 +22,8 @@
  *  - A container whose init sits at the top of a hierarchy was delegated nothing
  *    there: it sees that hierarchy read-only. A host process (in the daemon's pid
  *    namespace) gets the same rules with its own cgroup as its root.
+ *  - mkdir has a budget, in each hierarchy: so many cgroups below the root, so many
+ *    levels deep; past it, EAGAIN, as cgroup2's own limits answer (see check_budget()).
  *
  * v1 and hybrid hosts show one directory per hierarchy under /sys/fs/cgroup, with their
  * names (memory, cpu, systemd, unified, ...). Comounts keep the symlinks the host has
@@ -35,6 +37,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -840,6 +843,141 @@ static int view_setattr(const CapfsHost *host, const CapfsContainer *ct, const c
         return size == 0 ? 0 : -EPERM;
 }
 
+/*
+ * The budget of cgroups a container may make. Each one costs kernel memory charged to the
+ * container (about 11 KB) and an entry in the daemon's inode table while it is known, and
+ * nothing else stops a container's root from making thousands: so capfs refuses a mkdir that
+ * would put more than cgroup.max.descendants cgroups below the container's root, or one more
+ * than cgroup.max.depth levels below it, with the EAGAIN cgroup2 gives for its own limits.
+ * The numbers are those of the container's cgroup2 root where they are set (its launcher
+ * writes them there; on pure v2 the kernel enforces them too), else the daemon's
+ * (--cgroup-max-descendants, --cgroup-max-depth). They apply in each hierarchy on its own: on
+ * v1 every controller has a tree of its own, and a container's cgroups in each.
+ */
+
+/* One of cgroup.max.descendants and cgroup.max.depth of the container's cgroup2 root, or @fallback. */
+static uint64_t budget_value(const CapfsHost *host, const CapfsContainer *ct, const char *knob,
+                             uint64_t fallback) {
+        g_autoptr(GString) buf = g_string_new(NULL);
+        uint64_t value;
+
+        /* No cgroup2 tree, no such file (an older kernel) or "max": nothing set there. */
+        if (capfs_cgroup_read(host, ct, CAPFS_CTRL_UNIFIED, knob, buf) < 0 ||
+            capfs_parse_limit(buf->str, buf->len, &value) < 0 || value == CAPFS_NO_LIMIT)
+                return fallback;
+        return value;
+}
+
+/* How many levels @path is below @root ("/ct1/a/b" below "/ct1": 2). */
+static uint64_t depth_below(const char *path, const char *root) {
+        const char *rest = g_str_equal(root, "/") ? path : path + strlen(root);
+        uint64_t depth = 0;
+
+        for (; *rest; rest++)
+                if (*rest == '/')
+                        depth++;
+        return depth;
+}
+
+/*
+ * The cgroups below the root of @h, counted up to @limit: the walk stops there, so it costs
+ * at most @limit directories whatever the tree holds. A directory's link count is 2 plus its
+ * subdirectories on cgroupfs (kernfs), as on most file systems: one fstat() counts a cgroup's
+ * children, and only the children that have children of their own are entered. Where the
+ * count says nothing (below 2), the children are counted one by one. One directory is open at
+ * a time; a cgroup removed meanwhile, or one that cannot be opened, is not entered.
+ */
+static int count_descendants(const CapfsHost *host, const Hierarchy *h, uint64_t limit, uint64_t *ret) {
+        g_autoptr(GPtrArray) pending = g_ptr_array_new_with_free_func(g_free);
+        uint64_t count = 0;
+        bool root = true;
+
+        g_ptr_array_add(pending, g_strdup(h->root));
+        while (pending->len > 0 && count < limit) {
+                g_autofree char *dir = g_ptr_array_steal_index_fast(pending, pending->len - 1);
+                int fd = open_cgroup(host, h, dir);
+                bool counted = false;
+                struct dirent *de;
+                struct stat st;
+                DIR *d;
+
+                if (fd < 0 && root)
+                        return fd;
+                root = false;
+                if (fd < 0)
+                        continue;
+                if (fstat(fd, &st) == 0 && st.st_nlink >= 2) {
+                        count += st.st_nlink - 2;
+                        counted = true;
+                        if (st.st_nlink == 2 || count >= limit) {
+                                close(fd);
+                                continue;
+                        }
+                }
+                d = fdopendir(fd);
+                if (!d) {
+                        close(fd);
+                        continue;
+                }
+                while (count < limit && (de = readdir(d))) {
+                        if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+                                continue;
+                        if (g_str_equal(de->d_name, ".") || g_str_equal(de->d_name, ".."))
+                                continue;
+                        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                            !S_ISDIR(st.st_mode))
+                                continue;
+                        if (!counted)
+                                count++;
+                        /* A leaf (2 links) has nothing below it to count. */
+                        if (st.st_nlink != 2)
+                                g_ptr_array_add(pending, path_join(dir, de->d_name));
+                }
+                closedir(d);
+        }
+        *ret = MIN(count, limit);
+        return 0;
+}
+
+/* Whether cgroup @path (not made yet) fits the container's budget in @h: 0 or -EAGAIN. */
+static int check_budget(const CapfsHost *host, const CapfsContainer *ct, const Hierarchy *h,
+                        const char *path) {
+        uint64_t max_depth = budget_value(host, ct, "cgroup.max.depth", host->cgroup_max_depth);
+        uint64_t max_descendants =
+                budget_value(host, ct, "cgroup.max.descendants", host->cgroup_max_descendants);
+        uint64_t count;
+        int r;
+
+        if (max_depth != CAPFS_CGROUP_BUDGET_NONE && depth_below(path, h->root) > max_depth) {
+                g_debug("cgroup view: %s%s%s: deeper than the budget's %" G_GUINT64_FORMAT
+                        " levels below %s",
+                        h->name, *h->name ? ":" : "", path, max_depth, h->root);
+                return -EAGAIN;
+        }
+        if (max_descendants == CAPFS_CGROUP_BUDGET_NONE)
+                return 0;
+        r = count_descendants(host, h, max_descendants, &count);
+        if (r < 0)
+                return r;
+        if (count >= max_descendants) {
+                g_debug("cgroup view: %s%s%s: the budget's %" G_GUINT64_FORMAT " cgroups below %s are made",
+                        h->name, *h->name ? ":" : "", path, max_descendants, h->root);
+                return -EAGAIN;
+        }
+        return 0;
+}
+
+/*
+ * A mkdir is counted and made under one of these, chosen by the container's root, so that
+ * mkdirs at once cannot each find one place left and together go past the budget. pthread
+ * mutexes, as in audit.c: ThreadSanitizer cannot see GLib's.
+ */
+static pthread_mutex_t budget_locks[16] = {[0 ... 15] = PTHREAD_MUTEX_INITIALIZER};
+
+static pthread_mutex_t *budget_lock(const Hierarchy *h) {
+        return &budget_locks[(g_str_hash(h->name) ^ g_str_hash(h->root)) % G_N_ELEMENTS(budget_locks)];
+}
+
 static int view_mkdir(const CapfsHost *host, const CapfsContainer *ct, const char *subpath, mode_t mode) {
         g_auto(ViewNode) existing = {0};
         g_auto(ViewNode) parent = {0};
@@ -876,11 +1014,18 @@ static int view_mkdir(const CapfsHost *host, const CapfsContainer *ct, const cha
         if (parent.h.read_only) {
                 r = -EACCES;
         } else {
-                dirfd = open_cgroup(host, &parent.h, parent.cgroup);
-                r = dirfd;
+                pthread_mutex_t *lock = budget_lock(&parent.h);
+
+                pthread_mutex_lock(lock);
+                r = check_budget(host, ct, &parent.h, path);
+                if (r >= 0) {
+                        dirfd = open_cgroup(host, &parent.h, parent.cgroup);
+                        r = dirfd;
+                }
                 /* The mode is the kernel's business: cgroupfs makes every cgroup 0755 whatever is asked. */
                 if (dirfd >= 0)
                         r = mkdirat(dirfd, name, 0755) < 0 ? -errno : 0;
+                pthread_mutex_unlock(lock);
         }
         ev.result = r;
         capfs_audit(ct, &ev);

@@ -67,6 +67,8 @@ CapfsHost *capfs_host_open(const char *root, CapfsCpuView cpu_view, GError **err
         host->container_cache = capfs_container_cache_new();
         host->held_files = capfs_held_files_new(false);
         host->cpu_view = cpu_view;
+        host->cgroup_max_descendants = CAPFS_CGROUP_MAX_DESCENDANTS_DEFAULT;
+        host->cgroup_max_depth = CAPFS_CGROUP_MAX_DEPTH_DEFAULT;
         host->clock_ticks = sysconf(_SC_CLK_TCK);
         if (host->clock_ticks <= 0)
                 host->clock_ticks = 100;

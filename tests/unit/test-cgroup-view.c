@@ -778,6 +778,251 @@ static void test_mkdir_rmdir(void) {
         scratch_remove(root);
 }
 
+/* ---- the budget of cgroups below a container's root ---- */
+
+/*
+ * Makes DIR/bN for N = 0, 1, ... through the view until a mkdir fails or @most are made;
+ * returns how many were made, and the failure in *@ret (0: none).
+ */
+static unsigned mkdir_until_refused(CapfsHost *host, const CapfsContainer *ct, const char *dir,
+                                    unsigned most, int *ret) {
+        *ret = 0;
+        for (unsigned i = 0; i < most; i++) {
+                g_autofree char *path = g_strdup_printf("%s/b%u", dir, i);
+
+                *ret = capfs_node_mkdir(host, ct, path, 0755);
+                if (*ret < 0)
+                        return i;
+        }
+        return most;
+}
+
+static void test_budget_descendants(void) {
+        const char *layouts[] = {"v1", "v2"};
+
+        for (size_t l = 0; l < G_N_ELEMENTS(layouts); l++) {
+                g_autofree char *root = scratch_copy(layouts[l]);
+                g_autoptr(CapfsHost) host = fixture_host_at(root);
+                g_autoptr(CapfsContainer) ct = fixture_container(host, 2001);
+                bool v2 = g_str_equal(layouts[l], "v2");
+                const char *top = v2 ? "cgroup/ct1" : "cgroup/memory/ct1";
+                const char *host_top = v2 ? "sys/fs/cgroup/ct1" : "sys/fs/cgroup/memory/ct1";
+                /* Below ct1: nested, nested/inner, system.slice, system.slice/foo.service; v2: init.scope
+                 * too. */
+                unsigned existing = v2 ? 5 : 4;
+                g_autofree char *slice = g_strdup_printf("%s/system.slice", top);
+                g_autofree char *b1 = g_strdup_printf("%s/b1", slice);
+                g_autofree char *b1_host = g_strdup_printf("%s/system.slice/b1", host_top);
+                g_autofree char *refused = g_strdup_printf("%s/system.slice/b3", host_top);
+                g_autofree char *line = NULL, *want = NULL;
+                int r;
+
+                g_test_message("layout %s", layouts[l]);
+                /* What capfs takes when the container's cgroup2 root sets nothing: the daemon's defaults. */
+                g_assert_cmpuint(host->cgroup_max_descendants, ==, CAPFS_CGROUP_MAX_DESCENDANTS_DEFAULT);
+                g_assert_cmpuint(host->cgroup_max_depth, ==, CAPFS_CGROUP_MAX_DEPTH_DEFAULT);
+                g_assert_cmpuint(CAPFS_CGROUP_MAX_DESCENDANTS_DEFAULT, ==, 1000);
+                g_assert_cmpuint(CAPFS_CGROUP_MAX_DEPTH_DEFAULT, ==, 16);
+
+                host->cgroup_max_descendants = existing + 3;
+                audit_start();
+                /* Up to the budget, wherever below the root; the next one is EAGAIN and is not made. */
+                g_assert_cmpuint(mkdir_until_refused(host, ct, slice, 10, &r), ==, 3);
+                g_assert_cmpint(r, ==, -EAGAIN);
+                g_assert_false(host_exists(root, refused));
+                line = audit_last();
+                want = g_strdup_printf("cgroup view: container 2000 (%s/ct1), caller 2001: mkdir "
+                                       "%s/ct1/system.slice/b3: EAGAIN",
+                                       v2 ? "" : "memory:", v2 ? "" : "memory:");
+                g_assert_cmpstr(line, ==, want);
+                /* Also directly in the root, and whatever the name. */
+                g_assert_cmpint(
+                        capfs_node_mkdir(host, ct, v2 ? "cgroup/ct1/x" : "cgroup/memory/ct1/x", 0755), ==,
+                        -EAGAIN);
+                /* What exists already is still EEXIST: the name is checked first. */
+                g_assert_cmpint(capfs_node_mkdir(host, ct, b1, 0755), ==, -EEXIST);
+                /* One removed: room for one more. */
+                g_assert_cmpint(capfs_node_rmdir(host, ct, b1), ==, 0);
+                g_assert_false(host_exists(root, b1_host));
+                g_assert_cmpint(capfs_node_mkdir(host, ct, b1, 0755), ==, 0);
+                g_assert_cmpint(
+                        capfs_node_mkdir(host, ct, v2 ? "cgroup/ct1/x" : "cgroup/memory/ct1/x", 0755), ==,
+                        -EAGAIN);
+                if (!v2) {
+                        /* Each hierarchy has its own tree and its own count: pids has 3 below ct1. */
+                        g_assert_cmpuint(mkdir_until_refused(host, ct, "cgroup/pids/ct1", 10, &r), ==, 4);
+                        g_assert_cmpint(r, ==, -EAGAIN);
+                        /* The unified tree of a hybrid host too: 5 there. */
+                        g_assert_cmpuint(mkdir_until_refused(host, ct, "cgroup/unified/ct1", 10, &r), ==, 2);
+                        g_assert_cmpint(r, ==, -EAGAIN);
+                }
+                /* A budget of 0: no cgroup at all; "max": no budget. */
+                host->cgroup_max_descendants = 0;
+                g_assert_cmpint(
+                        capfs_node_mkdir(host, ct, v2 ? "cgroup/ct1/y" : "cgroup/memory/ct1/y", 0755), ==,
+                        -EAGAIN);
+                host->cgroup_max_descendants = CAPFS_CGROUP_BUDGET_NONE;
+                g_assert_cmpuint(mkdir_until_refused(host, ct, top, 40, &r), ==, 40);
+                g_assert_cmpint(r, ==, 0);
+                /* Another container counts its own subtree only: ct2 has none below /parent/ct2. */
+                {
+                        g_autoptr(CapfsContainer) ct2 = fixture_container(host, 3000);
+
+                        host->cgroup_max_descendants = 2;
+                        g_assert_cmpuint(
+                                mkdir_until_refused(host, ct2,
+                                                    v2 ? "cgroup/parent/ct2" : "cgroup/memory/parent/ct2",
+                                                    10, &r),
+                                ==, 2);
+                        g_assert_cmpint(r, ==, -EAGAIN);
+                }
+                scratch_remove(root);
+        }
+}
+
+static void test_budget_depth(void) {
+        const char *layouts[] = {"v1", "v2"};
+
+        for (size_t l = 0; l < G_N_ELEMENTS(layouts); l++) {
+                g_autofree char *root = scratch_copy(layouts[l]);
+                g_autoptr(CapfsHost) host = fixture_host_at(root);
+                g_autoptr(CapfsContainer) ct = fixture_container(host, 2001);
+                g_autoptr(CapfsContainer) nested = fixture_container(host, 2021);
+                bool v2 = g_str_equal(layouts[l], "v2");
+                const char *top = v2 ? "cgroup/ct1" : "cgroup/memory/ct1";
+                g_autofree char *a = g_strdup_printf("%s/a", top);
+                g_autofree char *ab = g_strdup_printf("%s/a/b", top);
+                g_autofree char *abc = g_strdup_printf("%s/a/b/c", top);
+                g_autofree char *abcd = g_strdup_printf("%s/a/b/c/d", top);
+                g_autofree char *inner_x = g_strdup_printf("%s/nested/inner/x", top);
+                g_autofree char *line = NULL;
+
+                g_test_message("layout %s", layouts[l]);
+                host->cgroup_max_depth = 3;
+                audit_start();
+                g_assert_cmpint(capfs_node_mkdir(host, ct, a, 0755), ==, 0);
+                g_assert_cmpint(capfs_node_mkdir(host, ct, ab, 0755), ==, 0);
+                g_assert_cmpint(capfs_node_mkdir(host, ct, abc, 0755), ==, 0);
+                /* A fourth level below the root: EAGAIN, logged as such. */
+                g_assert_cmpint(capfs_node_mkdir(host, ct, abcd, 0755), ==, -EAGAIN);
+                g_assert_false(host_exists(root, v2 ? "sys/fs/cgroup/ct1/a/b/c/d"
+                                                    : "sys/fs/cgroup/memory/ct1/a/b/c/d"));
+                line = audit_last();
+                g_assert_true(g_str_has_suffix(line, "/ct1/a/b/c/d: EAGAIN"));
+                /* Depth counts from the caller's own root: /ct1/nested for the nested pid namespace. */
+                g_assert_cmpint(capfs_node_mkdir(host, ct, inner_x, 0755), ==, 0);
+                g_assert_cmpint(capfs_node_rmdir(host, ct, inner_x), ==, 0);
+                host->cgroup_max_depth = 2;
+                g_assert_cmpint(capfs_node_mkdir(host, ct, inner_x, 0755), ==, -EAGAIN);
+                g_assert_cmpint(capfs_node_mkdir(host, nested, inner_x, 0755), ==, 0);
+                /* 0: nothing below the root; "max": no limit. */
+                host->cgroup_max_depth = 0;
+                g_assert_cmpint(
+                        capfs_node_mkdir(host, ct, v2 ? "cgroup/ct1/z" : "cgroup/memory/ct1/z", 0755), ==,
+                        -EAGAIN);
+                host->cgroup_max_depth = CAPFS_CGROUP_BUDGET_NONE;
+                g_assert_cmpint(capfs_node_mkdir(host, ct, abcd, 0755), ==, 0);
+                scratch_remove(root);
+        }
+}
+
+/* The container's cgroup2 root sets the numbers where it has them; "max" there leaves the daemon's. */
+static void test_budget_from_cgroup2(void) {
+        const char *layouts[] = {"v1", "v2"};
+
+        for (size_t l = 0; l < G_N_ELEMENTS(layouts); l++) {
+                g_autofree char *root = scratch_copy(layouts[l]);
+                g_autoptr(CapfsHost) host = fixture_host_at(root);
+                g_autoptr(CapfsContainer) ct = fixture_container(host, 2001);
+                bool v2 = g_str_equal(layouts[l], "v2");
+                /* Pure v2: the tree itself; hybrid: its unified tree, whose numbers hold everywhere. */
+                const char *cg2 = v2 ? "sys/fs/cgroup/ct1" : "sys/fs/cgroup/unified/ct1";
+                const char *top = v2 ? "cgroup/ct1" : "cgroup/memory/ct1";
+                unsigned existing = v2 ? 5 : 4;
+                g_autofree char *descendants = g_strdup_printf("%s/cgroup.max.descendants", cg2);
+                g_autofree char *depth = g_strdup_printf("%s/cgroup.max.depth", cg2);
+                g_autofree char *value = g_strdup_printf("%u\n", existing + 3);
+                g_autofree char *a = g_strdup_printf("%s/a", top);
+                g_autofree char *ab = g_strdup_printf("%s/a/b", top);
+                g_autofree char *abc = g_strdup_printf("%s/a/b/c", top);
+                g_autofree char *abcd = g_strdup_printf("%s/a/b/c/d", top);
+                int r;
+
+                g_test_message("layout %s", layouts[l]);
+                host_write(root, descendants, value);
+                host_write(root, depth, "2\n");
+                /* The daemon's numbers (the defaults) are larger: the root's hold. */
+                g_assert_cmpint(capfs_node_mkdir(host, ct, a, 0755), ==, 0);
+                g_assert_cmpint(capfs_node_mkdir(host, ct, ab, 0755), ==, 0);
+                g_assert_cmpint(capfs_node_mkdir(host, ct, abc, 0755), ==, -EAGAIN);
+                g_assert_cmpuint(mkdir_until_refused(host, ct, top, 10, &r), ==, 1);
+                g_assert_cmpint(r, ==, -EAGAIN);
+                if (!v2) {
+                        /* On a hybrid host they hold in each v1 hierarchy, counted there: pids has 3. */
+                        g_assert_cmpuint(mkdir_until_refused(host, ct, "cgroup/pids/ct1", 10, &r), ==, 4);
+                        g_assert_cmpint(r, ==, -EAGAIN);
+                }
+                /* Read at each mkdir: a number written meanwhile holds at once. */
+                host_write(root, descendants, "1000\n");
+                g_assert_cmpint(capfs_node_mkdir(host, ct, abc, 0755), ==, -EAGAIN);
+                host_write(root, depth, "3\n");
+                g_assert_cmpint(capfs_node_mkdir(host, ct, abc, 0755), ==, 0);
+                /* "max", as the kernel shows a limit not set, leaves the daemon's numbers in force. */
+                host_write(root, descendants, "max\n");
+                host_write(root, depth, "max\n");
+                host->cgroup_max_descendants = existing + 5;
+                host->cgroup_max_depth = 3;
+                g_assert_cmpint(capfs_node_mkdir(host, ct, abcd, 0755), ==, -EAGAIN);
+                g_assert_cmpuint(mkdir_until_refused(host, ct, a, 10, &r), ==, 1);
+                g_assert_cmpint(r, ==, -EAGAIN);
+                scratch_remove(root);
+        }
+}
+
+/* mkdirs at once never go past the budget together: exactly the budget is made. */
+typedef struct BudgetRacer {
+        CapfsHost *host;
+        const char *dir;
+        unsigned index;
+        unsigned made;
+} BudgetRacer;
+
+static gpointer budget_racer(gpointer data) {
+        BudgetRacer *b = data;
+        g_autoptr(CapfsContainer) ct = NULL;
+
+        if (capfs_container_resolve(b->host, 2001, &ct) < 0)
+                return NULL;
+        for (unsigned i = 0; i < 10; i++) {
+                g_autofree char *path = g_strdup_printf("%s/r%u-%u", b->dir, b->index, i);
+
+                if (capfs_node_mkdir(b->host, ct, path, 0755) == 0)
+                        b->made++;
+        }
+        return NULL;
+}
+
+static void test_budget_concurrent(void) {
+        g_autofree char *root = scratch_copy("v1");
+        g_autoptr(CapfsHost) host = fixture_host_at(root);
+        BudgetRacer racers[8];
+        GThread *threads[G_N_ELEMENTS(racers)];
+        unsigned made = 0;
+
+        /* 4 below ct1 already; room for 20 of the 80 asked for. */
+        host->cgroup_max_descendants = 24;
+        for (unsigned i = 0; i < G_N_ELEMENTS(racers); i++) {
+                racers[i] = (BudgetRacer){host, "cgroup/memory/ct1/system.slice", i, 0};
+                threads[i] = g_thread_new("racer", budget_racer, &racers[i]);
+        }
+        for (unsigned i = 0; i < G_N_ELEMENTS(racers); i++) {
+                g_thread_join(threads[i]);
+                made += racers[i].made;
+        }
+        g_assert_cmpuint(made, ==, 20);
+        scratch_remove(root);
+}
+
 /* A container placed at the top of a hierarchy was delegated nothing there. */
 static void test_undelegated_hierarchy(void) {
         g_autofree char *root = scratch_copy("v1");
@@ -1502,6 +1747,10 @@ int main(int argc, char **argv) {
         g_test_add_func("/cgroup-view/dot-dot", test_dot_dot);
         g_test_add_func("/cgroup-view/name-too-long", test_name_too_long);
         g_test_add_func("/cgroup-view/mkdir-rmdir", test_mkdir_rmdir);
+        g_test_add_func("/cgroup-view/budget-descendants", test_budget_descendants);
+        g_test_add_func("/cgroup-view/budget-depth", test_budget_depth);
+        g_test_add_func("/cgroup-view/budget-from-cgroup2", test_budget_from_cgroup2);
+        g_test_add_func("/cgroup-view/budget-concurrent", test_budget_concurrent);
         g_test_add_func("/cgroup-view/undelegated-hierarchy", test_undelegated_hierarchy);
         g_test_add_func("/cgroup-view/move-pids", test_move_pids);
         g_test_add_func("/cgroup-view/move-host-caller", test_move_host_caller);
