@@ -31,6 +31,11 @@ typedef struct Options {
         gboolean debug;
         char *pidfile;
         char *cpu_view;
+        /* As given (passed on to workers so), and as numbers (CAPFS_CGROUP_BUDGET_NONE: "max"). */
+        char *cgroup_max_descendants;
+        char *cgroup_max_depth;
+        uint64_t max_descendants;
+        uint64_t max_depth;
         char **fuse_options;
         gboolean version;
         gboolean check;
@@ -47,6 +52,8 @@ typedef struct Options {
 static void options_clear(Options *o) {
         g_free(o->pidfile);
         g_free(o->cpu_view);
+        g_free(o->cgroup_max_descendants);
+        g_free(o->cgroup_max_depth);
         g_strfreev(o->fuse_options);
         g_free(o->worker);
         g_free(o->resume);
@@ -73,6 +80,31 @@ static void log_handler(const char *domain, GLogLevelFlags level, const char *me
                 fprintf(stderr, "capfs: %s\n", message);
 }
 
+/*
+ * A --cgroup-max-* value, as cgroup2's own cgroup.max.descendants and cgroup.max.depth take
+ * it: a number from 0 to INT_MAX, or "max" (no budget). NULL (not given): @fallback.
+ */
+static bool parse_cgroup_budget(const char *option, const char *text, uint64_t fallback, uint64_t *ret,
+                                GError **error) {
+        guint64 value;
+
+        if (!text) {
+                *ret = fallback;
+                return true;
+        }
+        if (g_str_equal(text, "max")) {
+                *ret = CAPFS_CGROUP_BUDGET_NONE;
+                return true;
+        }
+        if (!g_ascii_isdigit(*text) || !g_ascii_string_to_unsigned(text, 10, 0, INT_MAX, &value, NULL)) {
+                g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "--%s=%s: expected a number from 0 to %d, or 'max'", option, text, INT_MAX);
+                return false;
+        }
+        *ret = value;
+        return true;
+}
+
 static bool parse_options(int *argc, char ***argv, Options *o, GError **error) {
         const GOptionEntry entries[] = {
                 {"foreground", 'f', 0, G_OPTION_ARG_NONE, &o->foreground, "Stay in the foreground", NULL},
@@ -83,6 +115,16 @@ static bool parse_options(int *argc, char ***argv, Options *o, GError **error) {
                 {"cpu-view", 0, 0, G_OPTION_ARG_STRING, &o->cpu_view,
                  "CPUs a container sees: 'quota' (cpuset cut to the CFS quota, default) or 'cpuset'",
                  "quota|cpuset"},
+                {"cgroup-max-descendants", 0, 0, G_OPTION_ARG_STRING, &o->cgroup_max_descendants,
+                 "Cgroups a container may make below its root through the cgroup view, where its cgroup2 "
+                 "root sets no cgroup.max.descendants (default " G_STRINGIFY(
+                         CAPFS_CGROUP_MAX_DESCENDANTS_DEFAULT) ")",
+                 "N|max"},
+                {"cgroup-max-depth", 0, 0, G_OPTION_ARG_STRING, &o->cgroup_max_depth,
+                 "How many levels below its root a container may make cgroups through the cgroup view, "
+                 "where its cgroup2 root sets no cgroup.max.depth (default " G_STRINGIFY(
+                         CAPFS_CGROUP_MAX_DEPTH_DEFAULT) ")",
+                 "N|max"},
                 {"options", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &o->fuse_options,
                  "FUSE mount options (allow_other and default_permissions are always set)", "OPTS"},
                 {"version", 0, 0, G_OPTION_ARG_NONE, &o->version, "Print the version and exit", NULL},
@@ -124,6 +166,11 @@ static bool parse_options(int *argc, char ***argv, Options *o, GError **error) {
                             "--cpu-view=%s: expected 'quota' or 'cpuset'", o->cpu_view);
                 return false;
         }
+        if (!parse_cgroup_budget("cgroup-max-descendants", o->cgroup_max_descendants,
+                                 CAPFS_CGROUP_MAX_DESCENDANTS_DEFAULT, &o->max_descendants, error) ||
+            !parse_cgroup_budget("cgroup-max-depth", o->cgroup_max_depth, CAPFS_CGROUP_MAX_DEPTH_DEFAULT,
+                                 &o->max_depth, error))
+                return false;
         return true;
 }
 
@@ -334,6 +381,11 @@ static char **worker_args(const Options *o) {
 
         if (o->cpu_view)
                 g_ptr_array_add(args, g_strdup_printf("--cpu-view=%s", o->cpu_view));
+        if (o->cgroup_max_descendants)
+                g_ptr_array_add(args,
+                                g_strdup_printf("--cgroup-max-descendants=%s", o->cgroup_max_descendants));
+        if (o->cgroup_max_depth)
+                g_ptr_array_add(args, g_strdup_printf("--cgroup-max-depth=%s", o->cgroup_max_depth));
         for (char **opt = o->fuse_options; opt && *opt; opt++)
                 g_ptr_array_add(args, g_strdup_printf("--options=%s", *opt));
         if (o->debug)
@@ -351,6 +403,8 @@ static int run_worker(const Options *o) {
         WorkerConfig config = {
                 .mountpoint = wanted_mountpoint(o),
                 .cpu_view = cpu_view_of(o),
+                .cgroup_max_descendants = o->max_descendants,
+                .cgroup_max_depth = o->max_depth,
                 .fuse_options = o->fuse_options,
         };
 

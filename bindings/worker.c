@@ -680,14 +680,22 @@ char *capfs_fuse_option_string(char **user) {
         return g_string_free(g_steal_pointer(&opts), FALSE);
 }
 
+/* "1000", or "max" for no budget. */
+static char *budget_text(uint64_t value) {
+        return value == CAPFS_CGROUP_BUDGET_NONE ? g_strdup("max") : g_strdup_printf("%" PRIu64, value);
+}
+
 static void announce(const CapfsHost *host, const char *mountpoint, CapfsCpuView view, uint32_t generation,
                      bool fair) {
+        g_autofree char *descendants = budget_text(host->cgroup_max_descendants);
+        g_autofree char *depth = budget_text(host->cgroup_max_depth);
+
         g_message(
-                "serving %s (worker %u, pid %d; cgroup %s, CPU view %s, %s): proc/{meminfo,cpuinfo,stat,"
-                "uptime,loadavg,diskstats,swaps,slabinfo,pressure/*}, sys/devices/system/cpu and the cgroup "
-                "view cgroup/",
+                "serving %s (worker %u, pid %d; cgroup %s, CPU view %s, cgroup budget %s cgroups %s levels "
+                "deep, %s): proc/{meminfo,cpuinfo,stat,uptime,loadavg,diskstats,swaps,slabinfo,pressure/*}, "
+                "sys/devices/system/cpu and the cgroup view cgroup/",
                 mountpoint, generation, (int) getpid(), host->layout == CAPFS_LAYOUT_V2 ? "v2" : "v1/hybrid",
-                view == CAPFS_CPU_VIEW_QUOTA ? "quota" : "cpuset",
+                view == CAPFS_CPU_VIEW_QUOTA ? "quota" : "cpuset", descendants, depth,
                 fair ? "per-container request queues"
                      : "requests in arrival order (this kernel cannot resend requests: no per-container "
                        "queues)");
@@ -822,6 +830,8 @@ int worker_run(const WorkerConfig *config) {
         host = capfs_host_open("/", config->cpu_view, &error);
         if (!host)
                 goto out;
+        host->cgroup_max_descendants = config->cgroup_max_descendants;
+        host->cgroup_max_depth = config->cgroup_max_depth;
         loadavg = capfs_loadavg_new();
         host->loadavg = loadavg;
         nodes = node_table_new();

@@ -31,6 +31,9 @@ typedef struct WorkerConfig {
         int control_fd;
         const char *mountpoint; /* for messages */
         CapfsCpuView cpu_view;
+        /* The cgroup view's budget where a container's cgroup2 root sets none (CapfsHost's). */
+        uint64_t cgroup_max_descendants;
+        uint64_t cgroup_max_depth;
         char **fuse_options; /* the -o options, which also configure the session */
 } WorkerConfig;
 
