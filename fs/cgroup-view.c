@@ -849,23 +849,42 @@ static int view_setattr(const CapfsHost *host, const CapfsContainer *ct, const c
  * nothing else stops a container's root from making thousands: so capfs refuses a mkdir that
  * would put more than cgroup.max.descendants cgroups below the container's root, or one more
  * than cgroup.max.depth levels below it, with the EAGAIN cgroup2 gives for its own limits.
- * The numbers are those of the container's cgroup2 root where they are set (its launcher
- * writes them there; on pure v2 the kernel enforces them too), else the daemon's
- * (--cgroup-max-descendants, --cgroup-max-depth). They apply in each hierarchy on its own: on
+ * The daemon's numbers (--cgroup-max-descendants, --cgroup-max-depth) are the most a container
+ * gets; lower ones on its cgroup2 root or an ancestor of it (where a launcher writes them) hold
+ * instead, an ancestor's less one per level between (its subtree holds those levels too). So a
+ * container that can write its own root's cgroup.max.* (a cgroup2 mount without nsdelegate, as on
+ * hybrid hosts) can lower its budget, never raise it. They apply in each hierarchy on its own: on
  * v1 every controller has a tree of its own, and a container's cgroups in each.
  */
 
-/* One of cgroup.max.descendants and cgroup.max.depth of the container's cgroup2 root, or @fallback. */
+/* One of cgroup.max.descendants and cgroup.max.depth for the container: the lowest of @ceiling
+ * and what its cgroup2 root and ancestors set, as above. */
 static uint64_t budget_value(const CapfsHost *host, const CapfsContainer *ct, const char *knob,
-                             uint64_t fallback) {
+                             uint64_t ceiling) {
         g_autoptr(GString) buf = g_string_new(NULL);
-        uint64_t value;
+        g_autofree char *path = NULL;
+        uint64_t lowest = ceiling, levels = 0;
 
-        /* No cgroup2 tree, no such file (an older kernel) or "max": nothing set there. */
-        if (capfs_cgroup_read(host, ct, CAPFS_CTRL_UNIFIED, knob, buf) < 0 ||
-            capfs_parse_limit(buf->str, buf->len, &value) < 0 || value == CAPFS_NO_LIMIT)
-                return fallback;
-        return value;
+        /* No cgroup2 tree: only the daemon's numbers. */
+        if (!ct->cgroup[CAPFS_CTRL_UNIFIED])
+                return ceiling;
+        path = g_strdup(ct->cgroup[CAPFS_CTRL_UNIFIED]);
+        for (;; levels++) {
+                uint64_t value;
+
+                /* No such file (an older kernel, the tree's root) or "max": nothing set there. */
+                if (capfs_cgroup_read_path(host, CAPFS_CTRL_UNIFIED, path, knob, buf) >= 0 &&
+                    capfs_parse_limit(buf->str, buf->len, &value) >= 0 && value != CAPFS_NO_LIMIT)
+                        lowest = MIN(lowest, value > levels ? value - levels : 0);
+                if (g_str_equal(path, "/"))
+                        break;
+                char *slash = strrchr(path, '/');
+                if (slash == path)
+                        slash[1] = '\0';
+                else
+                        *slash = '\0';
+        }
+        return lowest;
 }
 
 /* How many levels @path is below @root ("/ct1/a/b" below "/ct1": 2). */

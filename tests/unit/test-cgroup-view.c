@@ -979,6 +979,45 @@ static void test_budget_from_cgroup2(void) {
         }
 }
 
+/* The daemon's numbers are a ceiling: a container that writes larger ones on its own cgroup2 root
+ * (it can where cgroup2 lacks nsdelegate) gains nothing; an ancestor's hold, less the levels between. */
+static void test_budget_ceiling(void) {
+        const char *layouts[] = {"v1", "v2"};
+
+        for (size_t l = 0; l < G_N_ELEMENTS(layouts); l++) {
+                g_autofree char *root = scratch_copy(layouts[l]);
+                g_autoptr(CapfsHost) host = fixture_host_at(root);
+                g_autoptr(CapfsContainer) ct = fixture_container(host, 2001);
+                bool v2 = g_str_equal(layouts[l], "v2");
+                const char *tree = v2 ? "sys/fs/cgroup" : "sys/fs/cgroup/unified";
+                const char *top = v2 ? "cgroup/ct1" : "cgroup/memory/ct1";
+                unsigned existing = v2 ? 5 : 4;
+                g_autofree char *own = g_strdup_printf("%s/ct1/cgroup.max.descendants", tree);
+                g_autofree char *parent = g_strdup_printf("%s/cgroup.max.descendants", tree);
+                g_autofree char *parent_value = g_strdup_printf("%u\n", existing + 3);
+                int r;
+
+                g_test_message("layout %s", layouts[l]);
+                host->cgroup_max_descendants = existing + 2;
+                host_write(root, own, "100000\n");
+                g_assert_cmpuint(mkdir_until_refused(host, ct, top, 10, &r), ==, 2);
+                g_assert_cmpint(r, ==, -EAGAIN);
+                scratch_remove(root);
+
+                g_free(root);
+                root = scratch_copy(layouts[l]);
+                g_clear_pointer(&ct, capfs_container_free);
+                g_clear_pointer(&host, capfs_host_free);
+                host = fixture_host_at(root);
+                ct = fixture_container(host, 2001);
+                /* The parent allows existing + 3 below it, the container's root among them. */
+                host_write(root, parent, parent_value);
+                g_assert_cmpuint(mkdir_until_refused(host, ct, top, 10, &r), ==, 2);
+                g_assert_cmpint(r, ==, -EAGAIN);
+                scratch_remove(root);
+        }
+}
+
 /* mkdirs at once never go past the budget together: exactly the budget is made. */
 typedef struct BudgetRacer {
         CapfsHost *host;
@@ -1750,6 +1789,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/cgroup-view/budget-descendants", test_budget_descendants);
         g_test_add_func("/cgroup-view/budget-depth", test_budget_depth);
         g_test_add_func("/cgroup-view/budget-from-cgroup2", test_budget_from_cgroup2);
+        g_test_add_func("/cgroup-view/budget-ceiling", test_budget_ceiling);
         g_test_add_func("/cgroup-view/budget-concurrent", test_budget_concurrent);
         g_test_add_func("/cgroup-view/undelegated-hierarchy", test_undelegated_hierarchy);
         g_test_add_func("/cgroup-view/move-pids", test_move_pids);
