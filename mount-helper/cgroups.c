@@ -161,14 +161,38 @@ static int set_knob(const Hierarchy *h, const char *knob, const char *value, GEr
         return write_knob(path, value, error);
 }
 
+/*
+ * The cgroup budget in the cgroup2 tree, on the outer cgroup with one more of each for the
+ * container's root: there the container cannot raise it, even on a cgroup2 mount without
+ * nsdelegate (a hybrid host's). The kernel enforces it in that tree; capfs's view takes it from
+ * there for the v1 hierarchies too.
+ */
+static int set_budget(const Hierarchy *h, const Options *o, GError **error) {
+        int r;
+
+        if (o->max_descendants != UINT64_MAX) {
+                g_autofree char *value = g_strdup_printf("%" G_GUINT64_FORMAT, o->max_descendants + 1);
+                if ((r = set_knob(h, "cgroup.max.descendants", value, error)) < 0)
+                        return r;
+        }
+        if (o->max_depth != UINT64_MAX) {
+                g_autofree char *value = g_strdup_printf("%" G_GUINT64_FORMAT, o->max_depth + 1);
+                if ((r = set_knob(h, "cgroup.max.depth", value, error)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* The limits of the options on H's outer cgroup, for the controllers H has. */
 static int set_limits(Launch *l, Hierarchy *h, GError **error) {
         const Options *o = &l->opt;
         bool v2 = h->controllers[0] == '\0';
         int r;
 
+        if (v2 && (r = set_budget(h, o, error)) < 0)
+                return r;
         if (v2 && !l->v2_only)
-                return 0; /* the hybrid host's cgroup2 tree has no controllers to limit with */
+                return 0; /* a hybrid host's cgroup2 tree has no controllers to limit with */
         if (o->memory_bytes && (v2 || has_controller(h, "memory"))) {
                 g_autofree char *value = g_strdup_printf("%" G_GUINT64_FORMAT, o->memory_bytes);
                 if ((r = set_knob(h, v2 ? "memory.max" : "memory.limit_in_bytes", value, error)) < 0)

@@ -41,6 +41,8 @@ typedef struct {
         uint64_t memory_bytes; /* 0: no limit */
         int cpus_milli; /* 0: no limit */
         int64_t pids; /* 0: no limit */
+        /* The container's budget of cgroups below its root, and their depth; UINT64_MAX: none. */
+        uint64_t max_descendants, max_depth;
         char *hostname;
         char *capfs;
         bool no_capfs;
@@ -94,6 +96,10 @@ void options_clear(Options *o);
 int parse_size(const char *text, uint64_t *ret);
 /* "1", "0.5", "2" -> thousandths of a CPU; -EINVAL for anything else, 0 or more than 4096. */
 int parse_cpus(const char *text, int *ret_milli);
+/* A cgroup budget: a number up to INT32_MAX (what cgroup2 takes), or "max" (UINT64_MAX). */
+int parse_budget(const char *text, uint64_t *ret);
+#define CGROUP_MAX_DESCENDANTS_DEFAULT 1000
+#define CGROUP_MAX_DEPTH_DEFAULT 16
 
 /* ---- scope.c */
 

@@ -49,9 +49,26 @@ int parse_cpus(const char *text, int *ret_milli) {
         return 0;
 }
 
+int parse_budget(const char *text, uint64_t *ret) {
+        char *end;
+
+        if (strcmp(text, "max") == 0) {
+                *ret = UINT64_MAX;
+                return 0;
+        }
+        if (!g_ascii_isdigit(text[0]))
+                return -EINVAL;
+        errno = 0;
+        guint64 value = g_ascii_strtoull(text, &end, 10);
+        if (errno || *end || value > INT32_MAX)
+                return -EINVAL;
+        *ret = value;
+        return 0;
+}
+
 /* The raw strings GOption fills, turned into Options by check(). */
 typedef struct {
-        char *memory, *cpus, *cgroup_mode, *network, *scope;
+        char *memory, *cpus, *cgroup_mode, *network, *scope, *max_descendants, *max_depth;
         char **binds;
         gint64 pids;
         gboolean version;
@@ -63,6 +80,8 @@ static void raw_clear(Raw *raw) {
         g_free(raw->cgroup_mode);
         g_free(raw->network);
         g_free(raw->scope);
+        g_free(raw->max_descendants);
+        g_free(raw->max_depth);
         g_strfreev(raw->binds);
 }
 
@@ -129,6 +148,17 @@ static int check(Options *o, Raw *raw, GError **error) {
         if (raw->pids < 0)
                 return launch_invalid(error, "--pids: %" G_GINT64_FORMAT " is not a task count", raw->pids);
         o->pids = raw->pids;
+        o->max_descendants = CGROUP_MAX_DESCENDANTS_DEFAULT;
+        o->max_depth = CGROUP_MAX_DEPTH_DEFAULT;
+        if (raw->max_descendants && parse_budget(raw->max_descendants, &o->max_descendants) < 0)
+                return launch_invalid(error,
+                                      "--cgroup-max-descendants: '%s' is not a number of cgroups (0 to "
+                                      "2147483647, or max)",
+                                      raw->max_descendants);
+        if (raw->max_depth && parse_budget(raw->max_depth, &o->max_depth) < 0)
+                return launch_invalid(error,
+                                      "--cgroup-max-depth: '%s' is not a depth (0 to 2147483647, or max)",
+                                      raw->max_depth);
 
         if (o->cap_drop && o->cap_keep)
                 return launch_invalid(error, "--cap-drop and --cap-keep exclude each other");
@@ -187,6 +217,10 @@ int options_parse(Options *o, int argc, char **argv, GError **error) {
                  "Ask systemd for a transient scope with Delegate=yes for the cgroups (auto: when the host "
                  "runs systemd and no --cgroup-parent is given)",
                  "auto|yes|no"},
+                {"cgroup-max-descendants", 0, 0, G_OPTION_ARG_STRING, &raw.max_descendants,
+                 "How many cgroups the container may make below its root (default 1000)", "N|max"},
+                {"cgroup-max-depth", 0, 0, G_OPTION_ARG_STRING, &raw.max_depth,
+                 "How many levels below its root (default 16)", "N|max"},
                 {"cgroup-parent", 0, 0, G_OPTION_ARG_STRING, &o->cgroup_parent,
                  "Parent of capfs/NAME in each hierarchy (default: the launcher's cgroup)", "PATH"},
                 {"cap-drop", 0, 0, G_OPTION_ARG_STRING, &o->cap_drop,

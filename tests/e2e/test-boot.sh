@@ -189,6 +189,26 @@ fi
 ct systemd-run --quiet --wait --collect -p MemoryMax=200M sh -c "$hog" >/dev/null 2>&1
 assert_eq "the same hog under MemoryMax=200M completes" 0 "$?"
 
+# ---------------------------------------------------------------- the cgroup budget
+# The launcher's defaults, on the outer cgroup of the cgroup2 tree (one more of each for the
+# container's root), where the container cannot change them: 1000 cgroups, 16 levels. A 17th level
+# below the container's root is refused with EAGAIN: by the kernel on cgroup2, by capfs's view (which
+# reads those numbers) on v1.
+if on_v2; then
+        BUDGET_CG=$OUTER_MEMORY
+else
+        BUDGET_CG=$(cg_host unified launch)/capfs/$NAME
+fi
+assert_eq "the budget on the outer cgroup2 cgroup: 1001 cgroups and 17 levels" "1001 17" \
+        "$(cat "$BUDGET_CG/cgroup.max.descendants" "$BUDGET_CG/cgroup.max.depth" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+deep=$CT_MEMORY/capfs-budget
+for i in $(seq 2 16); do deep+=/d$i; done
+out=$(inside "mkdir -p $deep && echo made-16; mkdir $deep/d17 2>&1; d=$deep
+        while [ \"\$d\" != $CT_MEMORY ]; do rmdir \"\$d\"; d=\$(dirname \"\$d\"); done" 2>&1)
+assert_match "16 levels of cgroups below its root are made, a 17th is refused with EAGAIN" \
+        "^made-16 .*Resource temporarily unavailable" "$(tr '\n' ' ' <<<"$out")"
+assert_eq "... and removed again" "" "$(find "$ROOT_MEMORY" -name 'capfs-budget' 2>/dev/null)"
+
 # ---------------------------------------------------------------- what it cannot do
 
 refused() { # refused DESCRIPTION SCRIPT

@@ -115,6 +115,8 @@ static void test_options_defaults(void) {
         g_assert_cmpint(o.cpus_milli, ==, 0);
         g_assert_cmpint(o.pids, ==, 0);
         g_assert_cmpuint(o.binds->len, ==, 0);
+        g_assert_cmpuint(o.max_descendants, ==, 1000);
+        g_assert_cmpuint(o.max_depth, ==, 16);
         g_assert_cmpstr(o.argv[0], ==, "/sbin/init");
         g_assert_null(o.argv[1]);
         options_clear(&o);
@@ -137,6 +139,9 @@ static void test_options_all(void) {
                                     "--scope=no",
                                     "--cgroup=native",
                                     "--network=none",
+                                    "--cgroup-max-descendants",
+                                    "200",
+                                    "--cgroup-max-depth=max",
                                     "--bind",
                                     "/etc:/data/etc:ro",
                                     "--bind",
@@ -161,6 +166,8 @@ static void test_options_all(void) {
         g_assert_cmpint(o.cgroup_mode, ==, CGROUP_MODE_NATIVE);
         g_assert_cmpint(o.network, ==, NETWORK_NONE);
         g_assert_cmpstr(o.hostname, ==, "box");
+        g_assert_cmpuint(o.max_descendants, ==, 200);
+        g_assert_cmpuint(o.max_depth, ==, UINT64_MAX);
         g_assert_cmpuint(o.binds->len, ==, 2);
         BindMount *b = &g_array_index(o.binds, BindMount, 0);
         g_assert_cmpstr(b->source, ==, "/etc");
@@ -208,6 +215,10 @@ static void test_options_errors(void) {
                  "--name 'a/b': a container name is one path component"},
                 {{"--rootfs", "/", "--name", "..", NULL}, "a container name is one path component"},
                 {{"--rootfs", "/", "--name", "t", "--no-such-option", NULL}, "--no-such-option"},
+                {{"--rootfs", "/", "--name", "t", "--cgroup-max-descendants", "-1", NULL},
+                 "--cgroup-max-descendants: '-1' is not a number of cgroups"},
+                {{"--rootfs", "/", "--name", "t", "--cgroup-max-depth", "2147483648", NULL},
+                 "--cgroup-max-depth: '2147483648' is not a depth"},
         };
         for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
                 Options o;
