@@ -164,6 +164,17 @@ else
         assert_eq "init's bounding set lacks CAP_SYS_ADMIN" 0 $((0x$capbnd >> 21 & 1))
 fi
 
+# ---------------------------------------------------------------- the cgroup budget
+# On a hybrid host LXC 5.0 leaves the snippet's lxc.cgroup2.cgroup.max.* unset (it applies
+# lxc.cgroup2 keys on pure cgroup2 hosts only), so here capfs's own numbers (1000, 16) hold in the
+# view: a 17th level below the container's root is refused with EAGAIN.
+deep=/sys/fs/cgroup/memory/capfs-budget
+for i in $(seq 2 16); do deep+=/d$i; done
+out=$(ct sh -c "mkdir -p $deep && echo made-16; mkdir $deep/d17 2>&1; d=$deep
+        while [ \"\$d\" != /sys/fs/cgroup/memory ]; do rmdir \"\$d\"; d=\$(dirname \"\$d\"); done" 2>&1)
+assert_match "16 levels of cgroups below its root through the view, a 17th refused with EAGAIN" \
+        "^made-16 .*Resource temporarily unavailable" "$(tr '\n' ' ' <<<"$out")"
+
 # ---------------------------------------------------------------- the capfs views
 
 for f in /proc/meminfo /proc/cpuinfo /proc/stat /proc/uptime /proc/loadavg /proc/diskstats /proc/swaps \
