@@ -273,27 +273,4 @@ out=$(LXC_ROOTFS_MOUNT=$CT_DIR/upper LXC_NAME=$CT_NAME "$HOOK" --optional \
 assert_match "with --optional the hook lets it start, with a warning" \
         "^capfs-mount-hook: warning: capfs is not mounted.*\(exit status 0\)$" \
         "$out (exit status $?)"
-
-# ---------------------------------------------------------------- paths planted in the rootfs
-# The hook runs as the host's root on the container's tree: it resolves proc, sys and everything
-# below them inside the rootfs. A rootfs whose /proc is a symlink to a host directory gets its
-# proc (as LXC mounts it, resolved inside) and capfs's files over it there; the host directory
-# of the same name stays untouched. Played in a private mount namespace, LXC's mounts by hand.
-HOSTSIDE=$(mktemp -d /var/tmp/capfs-test-hostside.XXXXXX) || bail "cannot create a directory in /var/tmp"
-mkdir -p "$HOSTSIDE/proc" "$WORKDIR/planted"
-ln -s "$HOSTSIDE/proc" "$WORKDIR/planted/proc"
-# shellcheck disable=SC2016 # expanded by the namespace's shell
-out=$(timeout "$EVENT_TIMEOUT" unshare --mount --propagation private sh -c '
-        root=$1 hostside=$2 capfs=$3 hook=$4
-        mkdir -p "$root$hostside/proc" "$root/sys" && mount -t proc proc "$root$hostside/proc" &&
-                mount -t sysfs sysfs "$root/sys" || exit 1
-        LXC_ROOTFS_MOUNT=$root LXC_NAME=planted "$hook" --capfs "$capfs" --no-cgroup planted lxc mount || exit 1
-        echo "inside=$(stat -f -c %t "$root$hostside/proc/meminfo")"
-        echo "host=$(ls -A "$hostside/proc" | wc -l)"' sh "$WORKDIR/planted" "$HOSTSIDE" "$MNT" "$HOOK" 2>&1)
-assert_eq "hook: a rootfs whose /proc is a symlink to a host directory: capfs's meminfo lands inside" \
-        65735546 "$(get inside <<<"$out")"
-assert_eq "hook: ... and the host directory stays empty (in the hook's namespace too)" 0 "$(get host <<<"$out")"
-assert_eq "hook: ... and on the host" "" "$(ls -A "$HOSTSIDE/proc")"
-[[ $out == *inside=* ]] || diag "$out"
-rm -rf --one-file-system "$HOSTSIDE"
 finish
