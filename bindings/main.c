@@ -18,6 +18,7 @@
 #include "handover.h"
 #include "supervisor.h"
 #include "worker.h"
+#include "parse/parse.h"
 
 #define DEFAULT_MOUNTPOINT "/var/lib/capfs"
 #define LOCK_DIR "/run/capfs"
@@ -174,48 +175,22 @@ static bool parse_options(int *argc, char ***argv, Options *o, GError **error) {
         return true;
 }
 
-/* /proc/self/mountinfo escapes blanks and backslashes in paths as \ooo. */
-static char *unescape_mountinfo(const char *field) {
-        GString *out = g_string_new(NULL);
-
-        for (const char *p = field; *p; p++) {
-                if (p[0] == '\\' && g_ascii_isdigit(p[1]) && g_ascii_isdigit(p[2]) &&
-                    g_ascii_isdigit(p[3])) {
-                        g_string_append_c(out, (char) ((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0')));
-                        p += 3;
-                } else
-                        g_string_append_c(out, *p);
-        }
-        return g_string_free(out, FALSE);
-}
-
-/* The type of the filesystem mounted exactly at @path, or NULL. */
+/* The type of the filesystem mounted exactly at @path (the last one, on top of the others), or
+ * NULL. */
 static char *mounted_fstype(const char *path) {
         g_autofree char *contents = NULL;
-        g_auto(GStrv) lines = NULL;
-        char *found = NULL;
+        g_autoptr(GPtrArray) mounts = NULL;
+        gsize len;
 
-        if (!g_file_get_contents("/proc/self/mountinfo", &contents, NULL, NULL))
+        if (!g_file_get_contents("/proc/self/mountinfo", &contents, &len, NULL) ||
+            capfs_parse_mountinfo(contents, len, &mounts) < 0)
                 return NULL;
-        lines = g_strsplit(contents, "\n", -1);
-        for (char **line = lines; *line && **line; line++) {
-                g_auto(GStrv) fields = g_strsplit(*line, " ", -1);
-                g_autofree char *mountpoint = NULL;
-                guint n = g_strv_length(fields);
-
-                if (n < 5)
-                        continue;
-                mountpoint = unescape_mountinfo(fields[4]);
-                if (!g_str_equal(mountpoint, path))
-                        continue;
-                for (guint i = 5; i + 1 < n; i++)
-                        if (g_str_equal(fields[i], "-")) {
-                                g_free(found);
-                                found = g_strdup(fields[i + 1]); /* the last mount on top wins */
-                                break;
-                        }
+        for (guint i = mounts->len; i-- > 0;) {
+                const CapfsMountinfo *m = mounts->pdata[i];
+                if (g_str_equal(m->mountpoint, path))
+                        return g_strdup(m->fstype);
         }
-        return found;
+        return NULL;
 }
 
 /* systemd kept the connection of the previous run for us (FDSTORE): the mount is ours. */
