@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# tests/e2e/test-lxc.sh CAPFS CAPFS_MOUNT_HOOK: boots a Debian rootfs (tests/e2e/lib/rootfs.sh; CAPFS_E2E_SUITE,
+# tests/e2e/test-lxc.sh CAPFS CAPFS_MOUNT_HOOK PROBE: boots a Debian rootfs (tests/e2e/lib/rootfs.sh; CAPFS_E2E_SUITE,
 # default bookworm) with Debian's LXC and capfs's LXC snippet (mount-helper/lxc/capfs.conf.in,
 # which drops CAP_SYS_ADMIN and installs the mount hook), against a capfs daemon of our own, and
 # checks from inside that systemd boots with nothing failed, that free, nproc and the cgroup
@@ -25,6 +25,8 @@ source "$here/lib/rootfs.sh"
 SUITE=${CAPFS_E2E_SUITE:-bookworm}
 # The hook as built (installed beside capfs.conf, which names it by its installed path).
 HOOK=$(readlink -f "${2:-/nonexistent}")
+# tests/escape/probe.c, bind-mounted into the container for the seccomp checks.
+PROBE=$(readlink -f "${3:-/nonexistent}")
 LXC_DIR=$(cd "$here/../../mount-helper/lxc" && pwd)
 CT_NAME=capfs-test-$$
 MEMORY_LIMIT=536870912
@@ -42,7 +44,7 @@ declare -A CAP_NUMBER=(
 # ---------------------------------------------------------------- preconditions
 
 ((EUID == 0)) || skip_all "needs root (LXC containers, FUSE allow_other, cgroups)"
-[[ -x $HOOK ]] || bail "usage: $0 CAPFS CAPFS_MOUNT_HOOK (got '$HOOK')"
+[[ -x $HOOK && -x $PROBE ]] || bail "usage: $0 CAPFS CAPFS_MOUNT_HOOK PROBE (got '$HOOK' '$PROBE')"
 for tool in lxc-start lxc-attach lxc-stop lxc-wait lxc-info; do
         command -v "$tool" >/dev/null ||
                 skip_all "$tool not found: install Debian's lxc package (apt-get install --no-install-recommends lxc)"
@@ -94,6 +96,7 @@ lxc.include = /usr/share/lxc/config/common.conf
 lxc.include = $WORKDIR/capfs.conf
 lxc.hook.mount =
 lxc.hook.mount = $HOOK --capfs $MNT
+lxc.mount.entry = $PROBE capfs-probe none bind,ro,create=file 0 0
 lxc.net.0.type = empty
 lxc.apparmor.profile = unconfined
 lxc.signal.halt = SIGRTMIN+3
@@ -223,6 +226,17 @@ assert_match "umount of the capfs memory hierarchy fails" '^FAILED' "$(probe 'um
 assert_match "mounting cgroupfs fails" '^FAILED' \
         "$(probe 'mkdir -p /run/cg && mount -t cgroup -o memory cgroup /run/cg')"
 assert_eq "init runs under a seccomp filter" 2 "$(ct awk '$1 == "Seccomp:" { print $2 }' /proc/1/status)"
+# Each call capfs.seccomp refuses outright: EPERM inside (ENOSYS only where this machine refuses
+# it to everyone, as an unprivileged process on the host shows).
+refused=$(awk '$2 == "errno" && $3 == 1 && NF == 3 { print $1 }' "$LXC_DIR/capfs.seccomp")
+# shellcheck disable=SC2016 # expanded in the container
+out=$(ct sh -c 'for c in "$@"; do /capfs-probe syscall "$c"; done' sh $refused 2>&1)
+for call in $refused; do
+        want="^blocked EPERM $call:"
+        baseline=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$PROBE" syscall "$call" | awk '{ print $2 }')
+        [[ $baseline == ENOSYS ]] && want="^blocked (EPERM|ENOSYS) $call:"
+        assert_match "seccomp refuses $call inside: EPERM" "$want" "$(grep -E "^[a-zA-Z]+ [A-Z0-9?]* ${call}[: ]" <<<"$out")"
+done
 assert_match "creating a user namespace fails (unshare)" '^FAILED' "$(probe 'unshare --user true')"
 # clone and clone3 by number (x86_64's) from perl, which every Debian rootfs has: CLONE_NEWUSER
 # | SIGCHLD, no new stack, so that a clone the filter let through would return like fork.

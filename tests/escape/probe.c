@@ -653,10 +653,63 @@ static int attempt_pread(int argc, char **argv) {
         return report("contained", "read %zd bytes", n);
 }
 
+/*
+ * syscall NAME: one of the calls the launcher's seccomp filter (and capfs.seccomp for LXC) refuses,
+ * made with every argument 1: an address nothing is mapped at, an invalid flag set. The filter
+ * answers EPERM before the kernel looks at them; without it, the kernel answers such arguments
+ * with another errno (EFAULT, EINVAL, EBADF) and does nothing (acct(NULL) would stop the host's
+ * process accounting; acct(1) only faults).
+ */
+static const struct {
+        const char *name;
+        long nr;
+} refused_calls[] = {
+        {"open_by_handle_at", SYS_open_by_handle_at},
+        {"kexec_load", SYS_kexec_load},
+        {"kexec_file_load", SYS_kexec_file_load},
+        {"bpf", SYS_bpf},
+        {"perf_event_open", SYS_perf_event_open},
+        {"keyctl", SYS_keyctl},
+        {"add_key", SYS_add_key},
+        {"request_key", SYS_request_key},
+        {"userfaultfd", SYS_userfaultfd},
+        {"fsopen", SYS_fsopen},
+        {"fsmount", SYS_fsmount},
+        {"fspick", SYS_fspick},
+        {"open_tree", SYS_open_tree},
+        {"move_mount", SYS_move_mount},
+        {"mount_setattr", SYS_mount_setattr},
+        {"quotactl", SYS_quotactl},
+        {"acct", SYS_acct},
+        {"lookup_dcookie", SYS_lookup_dcookie},
+        {"swapon", SYS_swapon},
+        {"swapoff", SYS_swapoff},
+        /* Refused by capfs.seccomp too (as by LXC's common.seccomp); the launcher drops
+         * CAP_SYS_MODULE instead. */
+        {"init_module", SYS_init_module},
+        {"finit_module", SYS_finit_module},
+        {"delete_module", SYS_delete_module},
+};
+
+static int attempt_syscall(int argc, char **argv) {
+        if (argc < 1)
+                return report("error", "usage: syscall NAME");
+        for (size_t i = 0; i < sizeof(refused_calls) / sizeof(refused_calls[0]); i++) {
+                if (strcmp(refused_calls[i].name, argv[0]) != 0)
+                        continue;
+                long rc = syscall(refused_calls[i].nr, 1L, 1L, 1L, 1L, 1L, 1L);
+                if (rc > 2)
+                        close((int) rc); /* a file descriptor */
+                return expect_failure(rc, argv[0]);
+        }
+        return report("error", "syscall %s: not one this probe knows", argv[0]);
+}
+
 static const struct attempt {
         const char *name;
         int (*run)(int argc, char **argv);
 } attempts[] = {
+        {"syscall", attempt_syscall},
         {"mount-remount", attempt_remount},
         {"write", attempt_write},
         {"truncate", attempt_truncate},

@@ -374,6 +374,15 @@ expect "mknod+open of /dev/port: EPERM" '^blocked EPERM ' "$(attempt mknod-open 
 expect_errno "iopl/ioperm: EPERM" EPERM iopl
 expect_errno "open_by_handle_at (shocker): EPERM" EPERM open-by-handle
 expect_errno "kexec_load/kexec_file_load: EPERM" EPERM kexec
+# Every call the filter refuses outright, each once (the list of lxc/capfs.seccomp, which
+# tests/unit/test-launch.c keeps equal to the launcher's own).
+refused=$(awk '$2 == "errno" && $3 == 1 && NF == 3 { print $1 }' "$here/../../mount-helper/lxc/capfs.seccomp")
+out=$(in_ct "for c in $(echo $refused); do /capfs-probe syscall \$c; done")
+for call in $refused; do
+        want="^blocked EPERM $call:"
+        [[ $(host_baseline syscall "$call") == ENOSYS ]] && want="^blocked (EPERM|ENOSYS) $call:"
+        expect "refused ($call, of capfs.seccomp's list): EPERM" "$want" "$(grep -E "^[a-zA-Z]+ [A-Z0-9?]* ${call}[: ]" <<<"$out")"
+done
 expect_errno "bpf(BPF_PROG_LOAD): EPERM" EPERM bpf
 expect_errno "perf_event_open: EPERM" EPERM perf
 expect_errno "keyctl on root's user keyring (shared with the host's root): EPERM" EPERM keyctl

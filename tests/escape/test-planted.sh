@@ -47,16 +47,21 @@ fi
 # land under that.
 HOSTSIDE=$(mktemp -d /var/tmp/capfs-test-hostside.XXXXXX) || bail "cannot create a directory in /var/tmp"
 mkdir -p "$HOSTSIDE"/{dir,dir2,run,dev,proc,sys,cgroup}
-# lib.sh's teardown removes nothing that is still mounted: the overlays go first.
+# The overlays' writable layers go to a tmpfs: an overlay's upper layer cannot be on another
+# overlay (the VM lane's root file system is one). lib.sh's teardown removes nothing that is
+# still mounted: the overlays and the tmpfs go first.
 planted_roots=()
 unmount_roots() {
         local r
         for r in "${planted_roots[@]}"; do
                 [[ -n $r ]] && umount "$r" 2>/dev/null
         done
+        umount "$WORKDIR/rw" 2>/dev/null
         rm -rf --one-file-system "$HOSTSIDE"
 }
 trap 'unmount_roots; _teardown' EXIT
+mkdir "$WORKDIR/rw"
+mount -t tmpfs -o size=256M capfs-planted-rw "$WORKDIR/rw" || bail "cannot mount a tmpfs on $WORKDIR/rw"
 
 # ---------------------------------------------------------------- capfs-launch
 
@@ -72,9 +77,9 @@ planted_case() {
         done
         shift
         root=$WORKDIR/planted-$name/root
-        mkdir -p "$WORKDIR/planted-$name"/{upper,work,root}
+        mkdir -p "$WORKDIR/planted-$name/root" "$WORKDIR/rw/$name"/{upper,work}
         if ! mount -t overlay "capfs-planted-$name" \
-                -o "lowerdir=$ROOTFS,upperdir=$WORKDIR/planted-$name/upper,workdir=$WORKDIR/planted-$name/work" "$root"; then
+                -o "lowerdir=$ROOTFS,upperdir=$WORKDIR/rw/$name/upper,workdir=$WORKDIR/rw/$name/work" "$root"; then
                 not_ok "$desc" "cannot mount an overlay on $root"
                 return
         fi
