@@ -869,21 +869,15 @@ static uint64_t budget_value(const CapfsHost *host, const CapfsContainer *ct, co
         if (!ct->cgroup[CAPFS_CTRL_UNIFIED])
                 return ceiling;
         path = g_strdup(ct->cgroup[CAPFS_CTRL_UNIFIED]);
-        for (;; levels++) {
+        do {
                 uint64_t value;
 
                 /* No such file (an older kernel, the tree's root) or "max": nothing set there. */
                 if (capfs_cgroup_read_path(host, CAPFS_CTRL_UNIFIED, path, knob, buf) >= 0 &&
                     capfs_parse_limit(buf->str, buf->len, &value) >= 0 && value != CAPFS_NO_LIMIT)
                         lowest = MIN(lowest, value > levels ? value - levels : 0);
-                if (g_str_equal(path, "/"))
-                        break;
-                char *slash = strrchr(path, '/');
-                if (slash == path)
-                        slash[1] = '\0';
-                else
-                        *slash = '\0';
-        }
+                levels++;
+        } while (capfs_cgroup_path_up(path));
         return lowest;
 }
 

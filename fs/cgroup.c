@@ -41,6 +41,18 @@ int capfs_cgroup_read(const CapfsHost *host, const CapfsContainer *ct, CapfsCont
         return capfs_cgroup_read_path(host, ctrl, ct->cgroup[ctrl], knob, out);
 }
 
+bool capfs_cgroup_path_up(char *path) {
+        char *slash = strrchr(path, '/');
+
+        if (g_str_equal(path, "/") || !slash)
+                return false;
+        if (slash == path)
+                slash[1] = '\0';
+        else
+                *slash = '\0';
+        return true;
+}
+
 int capfs_cgroup_min_limit(const CapfsHost *host, const CapfsContainer *ct, CapfsController ctrl,
                            const char *knob, uint64_t *ret) {
         g_autoptr(GString) buf = g_string_new(NULL);
@@ -51,7 +63,7 @@ int capfs_cgroup_min_limit(const CapfsHost *host, const CapfsContainer *ct, Capf
         if (!ct->cgroup[ctrl])
                 return -ENOENT;
         path = g_strdup(ct->cgroup[ctrl]);
-        for (;;) {
+        do {
                 uint64_t value;
 
                 if (capfs_cgroup_read_path(host, ctrl, path, knob, buf) >= 0 &&
@@ -59,14 +71,7 @@ int capfs_cgroup_min_limit(const CapfsHost *host, const CapfsContainer *ct, Capf
                         any = true;
                         lowest = MIN(lowest, value);
                 }
-                if (g_str_equal(path, "/"))
-                        break;
-                char *slash = strrchr(path, '/');
-                if (slash == path)
-                        slash[1] = '\0';
-                else
-                        *slash = '\0';
-        }
+        } while (capfs_cgroup_path_up(path));
         if (!any)
                 return -ENOENT;
         *ret = lowest;

@@ -58,6 +58,8 @@ int capfs_cgroup_read(const CapfsHost *host, const CapfsContainer *ct, CapfsCont
 int capfs_cgroup_read_keyed(const CapfsHost *host, const CapfsContainer *ct, CapfsController ctrl,
                             const char *knob, GHashTable **ret);
 /* Reads @knob of the cgroup at absolute @cgpath ("/a/b") in hierarchy @ctrl. */
+/* Cuts the cgroup path @path ("/a/b") to its parent ("/a", then "/"); false when it is "/". */
+bool capfs_cgroup_path_up(char *path);
 int capfs_cgroup_read_path(const CapfsHost *host, CapfsController ctrl, const char *cgpath, const char *knob,
                            GString *out);
 /*

@@ -109,21 +109,26 @@ GArray *device_program(void) {
         return prog;
 }
 
-int devices_restrict_v2(const Hierarchy *h, GError **error) {
+int device_program_load(char *log, size_t log_size) {
         g_autoptr(GArray) prog = device_program();
-        char log[4096] = "";
         union bpf_attr load = {
                 .prog_type = BPF_PROG_TYPE_CGROUP_DEVICE,
                 .insns = (uint64_t) (uintptr_t) prog->data,
                 .insn_cnt = prog->len,
                 .license = (uint64_t) (uintptr_t) "LGPL",
                 .log_buf = (uint64_t) (uintptr_t) log,
-                .log_size = sizeof(log),
+                .log_size = (uint32_t) log_size,
                 .log_level = 1,
         };
-        int prog_fd = (int) syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof(load));
+        int fd = (int) syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof(load));
+        return fd < 0 ? -errno : fd;
+}
+
+int devices_restrict_v2(const Hierarchy *h, GError **error) {
+        char log[4096] = "";
+        int prog_fd = device_program_load(log, sizeof(log));
         if (prog_fd < 0)
-                return launch_fail(error, -errno,
+                return launch_fail(error, prog_fd,
                                    "cannot load the device program for cgroup %s (bpf BPF_PROG_LOAD)%s%s",
                                    h->outer, *log ? "; verifier: " : "", log);
         int cg_fd = open(h->outer, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

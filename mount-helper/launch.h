@@ -139,6 +139,8 @@ GArray *device_rules(void);
 GPtrArray *device_whitelist_v1(void);
 /* The same rules as a BPF_CGROUP_DEVICE program (struct bpf_insn). */
 GArray *device_program(void);
+/* device_program() loaded through the kernel's verifier (its log in LOG): an fd, or -errno. */
+int device_program_load(char *log, size_t log_size);
 /* Applies the rules to the outer cgroup of H: the whitelist (v1), or the program (cgroup2). */
 int devices_restrict_v1(const Hierarchy *h, GError **error);
 int devices_restrict_v2(const Hierarchy *h, GError **error);

@@ -37,16 +37,8 @@ ROOTFS=$(capfs_rootfs "$SUITE") ||
         bail "cannot build the Debian $SUITE rootfs: tests/e2e/lib/rootfs.sh $SUITE failed (its error is above)"
 
 setup
-# The container's cgroups go below "launch". On cgroup2 a cgroup that hands controllers down may
-# hold no processes, so there the launcher runs in "runner" and is given launch as its parent.
-cg_create launch
-LAUNCH_CG=launch
-LAUNCH_ARGS=()
-if on_v2; then
-        cg_create runner
-        LAUNCH_CG=runner
-        LAUNCH_ARGS=(--cgroup-parent "$(cg_rel memory launch)")
-fi
+# The container's cgroups go below "launch" (lib.sh).
+launcher_cgroups
 ROOT=$WORKDIR/root
 # The container's writes go to a tmpfs: an overlay's upper layer cannot be on another overlay
 # (the VM lane's root file system is one).

@@ -32,16 +32,8 @@ ROOTFS=$(capfs_rootfs "$SUITE") ||
         bail "cannot build the Debian $SUITE rootfs: tests/e2e/lib/rootfs.sh $SUITE failed (its error is above)"
 
 setup
-# As in test-boot: on cgroup2 a cgroup that hands controllers down may hold no processes, so there
-# the launcher runs in "runner" and is given "launch" as its parent.
-cg_create launch
-LAUNCH_CG=launch
-LAUNCH_ARGS=()
-if on_v2; then
-        cg_create runner
-        LAUNCH_CG=runner
-        LAUNCH_ARGS=(--cgroup-parent "$(cg_rel memory launch)")
-fi
+# The container's cgroups go below "launch" (lib.sh).
+launcher_cgroups
 
 # Not below /tmp, which the launcher covers with a tmpfs in the container: a symlink into it would
 # land under that.

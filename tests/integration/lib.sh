@@ -457,6 +457,22 @@ cg_create() {
         done
 }
 
+# launcher_cgroups: the cgroups a test runs capfs-launch from, which makes the container's below
+# "launch" (LAUNCH_CG, the cgroup to join; LAUNCH_ARGS, the options it needs). On cgroup2 a cgroup
+# that hands controllers down may hold no processes, so there the launcher runs in "runner" and is
+# given "launch" as its --cgroup-parent.
+# shellcheck disable=SC2034 # read by the test files
+launcher_cgroups() {
+        cg_create launch
+        LAUNCH_CG=launch
+        LAUNCH_ARGS=()
+        if on_v2; then
+                cg_create runner
+                LAUNCH_CG=runner
+                LAUNCH_ARGS=(--cgroup-parent "$(cg_rel memory launch)")
+        fi
+}
+
 # cg_set CONTROLLER REL KNOB VALUE
 cg_set() {
         local key
@@ -569,7 +585,7 @@ run_in_cg() {
 }
 
 _ct_script() {
-        echo "set -u; $(declare -f meminfo_field count_matching rd on_v2 ${CT_FUNCS:-} "$1"); IO_TIMEOUT=$IO_TIMEOUT CT_TIMEOUT=$CT_TIMEOUT EVENT_TIMEOUT=$EVENT_TIMEOUT; $1 \"\$@\""
+        echo "set -u; $(declare -f meminfo_field count_matching rd on_v2 _sync_poll ${CT_FUNCS:-} "$1"); IO_TIMEOUT=$IO_TIMEOUT CT_TIMEOUT=$CT_TIMEOUT EVENT_TIMEOUT=$EVENT_TIMEOUT; $1 \"\$@\""
 }
 
 # _cg_kill_listed: what _cg_kill_all does, for the cgroups cg_init listed in WORKDIR/cgroups.
@@ -700,12 +716,22 @@ sync_post() {
         : >"$SYNC_DIR/$1"
 }
 
-sync_wait() {
+# _sync_poll NAME SECONDS [PID]: 0 once NAME is in SYNC_DIR; 1 after SECONDS without it; 2 as soon
+# as PID (when given) has ended without posting it.
+_sync_poll() {
         local i
-        for ((i = 0; i < EVENT_TIMEOUT * 20; i++)); do
+        for ((i = 0; i < $2 * 20; i++)); do
                 [[ -e "$SYNC_DIR/$1" ]] && return 0
+                [[ -n ${3:-} ]] && ! kill -0 "$3" 2>/dev/null && break
                 sleep 0.05
         done
+        [[ -e "$SYNC_DIR/$1" ]] && return 0
+        [[ -n ${3:-} ]] && ! kill -0 "$3" 2>/dev/null && return 2
+        return 1
+}
+
+sync_wait() {
+        _sync_poll "$1" "$EVENT_TIMEOUT" && return 0
         echo "sync_wait: no '$1' in $SYNC_DIR after ${EVENT_TIMEOUT}s" >&2
         return 1
 }
@@ -715,18 +741,12 @@ sync_wait() {
 # has ended without posting. The container's pace is its own: under emulation a step can take
 # minutes.
 sync_await() {
-        local i
-        for ((i = 0; i < CT_TIMEOUT * 20; i++)); do
-                [[ -e "$SYNC_DIR/$1" ]] && return 0
-                kill -0 "$2" 2>/dev/null || break
-                sleep 0.05
-        done
-        [[ -e "$SYNC_DIR/$1" ]] && return 0
-        if kill -0 "$2" 2>/dev/null; then
-                echo "sync_await: no '$1' in $SYNC_DIR after ${CT_TIMEOUT}s; the container (job $2) still runs" >&2
-        else
-                echo "sync_await: the container (job $2) ended without posting '$1' in $SYNC_DIR" >&2
-        fi
+        _sync_poll "$1" "$CT_TIMEOUT" "$2"
+        case $? in
+        0) return 0 ;;
+        2) echo "sync_await: the container (job $2) ended without posting '$1' in $SYNC_DIR" >&2 ;;
+        *) echo "sync_await: no '$1' in $SYNC_DIR after ${CT_TIMEOUT}s; the container (job $2) still runs" >&2 ;;
+        esac
         return 1
 }
 
@@ -734,11 +754,7 @@ sync_await() {
 # posted by the test when it is done with the helper. Bounded only by the test's own life
 # (CT_TIMEOUT), never by a guess at how long the step takes.
 sync_hold() {
-        local i
-        for ((i = 0; i < CT_TIMEOUT * 10; i++)); do
-                [[ -e "$SYNC_DIR/$1" ]] && return 0
-                sleep 0.1
-        done
+        _sync_poll "$1" "$CT_TIMEOUT" && return 0
         echo "sync_hold: not released ('$1' in $SYNC_DIR) within the test's ${CT_TIMEOUT}s" >&2
         return 1
 }

@@ -490,7 +490,7 @@ nested_outer() {
         echo "outer_sleeper=$s"
         try mkdir_inner mkdir "$V_NEST/inner"
         timeout -k 5 "$CT_TIMEOUT" unshare --pid --fork --kill-child --mount-proc bash -c \
-                "$(declare -f nested_inner try try_put sync_post sync_wait sync_hold rd)
+                "$(declare -f nested_inner try try_put sync_post sync_wait sync_hold _sync_poll rd)
                  IO_TIMEOUT=$IO_TIMEOUT EVENT_TIMEOUT=$EVENT_TIMEOUT CT_TIMEOUT=$CT_TIMEOUT
                  nested_inner \"\$@\"" \
                 nested_inner "$s" >"$SYNC_DIR/nested.out" 2>&1 &

@@ -311,22 +311,13 @@ static void test_device_program(void) {
         g_assert_cmpint(insns[prog->len - 2].imm, ==, 0); /* what no rule allows is refused */
 
         char log[4096] = "";
-        union bpf_attr load = {
-                .prog_type = BPF_PROG_TYPE_CGROUP_DEVICE,
-                .insns = (uint64_t) (uintptr_t) prog->data,
-                .insn_cnt = prog->len,
-                .license = (uint64_t) (uintptr_t) "LGPL",
-                .log_buf = (uint64_t) (uintptr_t) log,
-                .log_size = sizeof(log),
-                .log_level = 1,
-        };
-        int fd = (int) syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof(load));
-        if (fd < 0 && (errno == EPERM || errno == ENOSYS || errno == EACCES)) {
+        int fd = device_program_load(log, sizeof(log));
+        if (fd == -EPERM || fd == -ENOSYS || fd == -EACCES) {
                 g_test_skip("this kernel or user may not load BPF programs");
                 return;
         }
         if (fd < 0)
-                g_error("the verifier refused the device program: %s; %s", g_strerror(errno), log);
+                g_error("the verifier refused the device program: %s; %s", g_strerror(-fd), log);
         close(fd);
 }
 
