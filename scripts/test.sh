@@ -13,7 +13,7 @@
 #   5. bench/run --smoke (the benchmark runs, numbers ignored), then the end-to-end suites (tests/e2e: systemd booted by capfs-launch and by LXC without
 #      CAP_SYS_ADMIN; tests/escape: the known escapes, each tried inside a container);
 #   6. the pure cgroup v2 lane: tests/vm/selftest.sh (the VM runner's own TAP test), then the
-#      same integration suite, then the boot and scope tests (test-boot-*, test-scope), against the build-test daemon
+#      same integration suite, then the boot, scope and planted-path tests (test-boot-*, test-scope, test-planted), against the build-test daemon
 #      and launcher inside tests/vm/run (Debian's kernel under qemu, cgroup2 only). A VM that
 #      cannot boot fails the run.
 #
