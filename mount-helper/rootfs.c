@@ -14,7 +14,8 @@
 
 /* As the kernel's MAXSYMLINKS: a loop of links fails with ELOOP. */
 #define MAX_SYMLINKS 40
-/* A component that keeps being created and removed under us is given up on. */
+/* A component that keeps being created and removed under us is given up on (counted per
+ * component). */
 #define MAX_CREATE_RETRIES 16
 #define MAX_FILE_SIZE (64 * 1024)
 
@@ -158,6 +159,7 @@ static int walk(int root_fd, const char *path, RootfsFlags flags, mode_t mode) {
                         close_fd(&cur);
                         cur = fd;
                         p = end;
+                        retries = 0;
                         continue;
                 }
                 close_fd(&cur);
@@ -170,6 +172,9 @@ static int walk(int root_fd, const char *path, RootfsFlags flags, mode_t mode) {
 }
 
 int rootfs_open(int root_fd, const char *path, RootfsFlags flags, mode_t mode) {
+        /* "" names the rootfs itself, as "/" does (openat2() would say ENOENT). */
+        if (!*path)
+                path = ".";
         if (!(flags & (ROOTFS_MKDIR | ROOTFS_MKFILE | ROOTFS_NO_OPENAT2))) {
                 int fd = open_in_root(root_fd, path);
                 /* ENOSYS: older than 5.6; EPERM: a seccomp filter that does not know it. */
