@@ -44,7 +44,6 @@ new_worker_serves() {
 kill_worker() {
         local old
         old=$(serving_worker "$1") || return 1
-        [[ -n "$old" && "$old" != 0 ]] || return 1
         kill -KILL "$old" || return 1
         wait_until "$EVENT_TIMEOUT" new_worker_serves "$1" "$old"
 }
