@@ -186,6 +186,21 @@ int capfs_node_rmdir(CapfsHost *host, const CapfsContainer *ct, const char *path
 int capfs_node_refuse_change(CapfsHost *host, const CapfsContainer *ct, const char *parent);
 
 /*
+ * What sysinfo(2) tells a process of @ct, the numbers of its proc/meminfo, proc/uptime and
+ * proc/loadavg: a container's runtimes (glibc's sysconf(_SC_PHYS_PAGES), busybox, the JVM's
+ * fallback) size themselves from it. Memory in bytes (mem_unit 1), as the kernel gives it on
+ * 64-bit hosts.
+ */
+typedef struct CapfsSysinfo {
+        uint64_t uptime_sec; /* rounded up, as the kernel does */
+        uint64_t loads[3]; /* 1, 5 and 15 minutes; 1 << 16 is a load of 1 (SI_LOAD_SHIFT) */
+        uint64_t total_ram, free_ram, shared_ram, buffer_ram;
+        uint64_t total_swap, free_swap;
+        uint64_t procs; /* tasks, threads included */
+} CapfsSysinfo;
+int capfs_container_sysinfo(CapfsHost *host, const CapfsContainer *ct, CapfsSysinfo *ret);
+
+/*
  * Per-container load averages. The daemon owns the sampler and calls
  * capfs_loadavg_sample() every CAPFS_LOADAVG_INTERVAL_SEC from a thread of its own;
  * proc/loadavg renders from it. Cost per pass grows with the host's runnable tasks,

@@ -144,6 +144,16 @@ int capfs_parse_diskstats(const char *buf, size_t len, GArray **ret);
 int capfs_parse_uptime(const char *buf, size_t len, uint64_t *uptime_cs, uint64_t *idle_cs);
 
 /*
+ * /proc/loadavg: "0.52 0.58 0.59 2/870 12345". Loads in hundredths; the running and total
+ * task counts; the last pid is checked, not returned.
+ */
+typedef struct CapfsLoadavgLine {
+        uint64_t load_hundredths[3];
+        uint64_t running, total;
+} CapfsLoadavgLine;
+int capfs_parse_loadavg(const char *buf, size_t len, CapfsLoadavgLine *ret);
+
+/*
  * The "cpu" and "cpuN" lines of /proc/stat, in file order (other lines are skipped). Fields
  * the kernel did not print (older kernels print fewer) are 0; @fields says how many it did.
  */

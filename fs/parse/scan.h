@@ -146,3 +146,27 @@ static inline bool capfs_scan_token(CapfsScan *s, CapfsScan *token) {
         token->end = s->pos;
         return token->pos < token->end;
 }
+
+/* "123", "123.4" or "123.45"; digits past the second decimal are dropped, not rounded. */
+static inline int capfs_scan_hundredths(CapfsScan *s, uint64_t *ret) {
+        uint64_t seconds, fraction = 0;
+        unsigned digits = 0;
+        int r;
+
+        r = capfs_scan_u64(s, &seconds);
+        if (r < 0)
+                return r;
+        if (capfs_scan_char(s, '.')) {
+                for (; !capfs_scan_eof(s) && capfs_scan_is_digit(*s->pos); s->pos++, digits++)
+                        if (digits < 2)
+                                fraction = fraction * 10 + (uint64_t) (*s->pos - '0');
+                if (digits == 0)
+                        return -EINVAL;
+                if (digits == 1)
+                        fraction *= 10;
+        }
+        if (seconds > (UINT64_MAX - fraction) / 100)
+                return -ERANGE;
+        *ret = seconds * 100 + fraction;
+        return 0;
+}

@@ -724,6 +724,52 @@ static void test_slabinfo_edges(void) {
         remove_tree(root);
 }
 
+/* ---- sysinfo(2)'s answer: the numbers of the container's own files ---- */
+
+static void test_sysinfo_values(void) {
+        for (size_t i = 0; i < G_N_ELEMENTS(meminfo_cases); i++) {
+                const MeminfoCase *c = &meminfo_cases[i];
+                g_autoptr(CapfsHost) host = fixture_host(c->layout, CAPFS_CPU_VIEW_QUOTA);
+                g_autoptr(CapfsContainer) ct = fixture_container(host, c->pid);
+                g_autoptr(GString) meminfo_text = render(host, ct, "proc/meminfo");
+                g_autoptr(GHashTable) meminfo = parse_meminfo(meminfo_text);
+                g_autoptr(GString) uptime_text = render(host, ct, "proc/uptime");
+                g_autoptr(GString) loadavg_text = render(host, ct, "proc/loadavg");
+                CapfsLoadavgLine loadavg;
+                uint64_t uptime_cs;
+                CapfsSysinfo info;
+
+                g_test_message("%s pid %d", c->layout, (int) c->pid);
+                g_assert_cmpint(capfs_container_sysinfo(host, ct, &info), ==, 0);
+                g_assert_cmpuint(info.total_ram, ==, c->total * 1024);
+                g_assert_cmpuint(info.free_ram, ==, c->free * 1024);
+                g_assert_cmpuint(info.total_swap, ==, c->swap_total * 1024);
+                g_assert_cmpuint(info.free_swap, ==, c->swap_free * 1024);
+                g_assert_cmpuint(info.shared_ram, ==, value_of(meminfo, "Shmem") * 1024);
+                g_assert_cmpuint(info.buffer_ram, ==, value_of(meminfo, "Buffers") * 1024);
+
+                g_assert_cmpint(capfs_parse_uptime(uptime_text->str, uptime_text->len, &uptime_cs, NULL), ==, 0);
+                g_assert_cmpuint(info.uptime_sec, ==, (uptime_cs + 99) / 100);
+                g_assert_cmpint(capfs_parse_loadavg(loadavg_text->str, loadavg_text->len, &loadavg), ==, 0);
+                g_assert_cmpuint(info.procs, ==, loadavg.total);
+                for (unsigned l = 0; l < 3; l++)
+                        g_assert_cmpuint(info.loads[l], ==, loadavg.load_hundredths[l] * 65536 / 100);
+        }
+}
+
+/* The fixture's host loads, 0.42 0.37 0.31 with 412 tasks: what the kernel would answer. */
+static void test_sysinfo_host_loads(void) {
+        g_autoptr(CapfsHost) host = fixture_host("v1", CAPFS_CPU_VIEW_QUOTA);
+        g_autoptr(CapfsContainer) ct = fixture_container(host, 1000);
+        CapfsSysinfo info;
+
+        g_assert_cmpint(capfs_container_sysinfo(host, ct, &info), ==, 0);
+        g_assert_cmpuint(info.loads[0], ==, 42 * 65536 / 100);
+        g_assert_cmpuint(info.loads[2], ==, 31 * 65536 / 100);
+        g_assert_cmpuint(info.procs, ==, 412);
+        g_assert_cmpuint(info.uptime_sec, ==, 12346);
+}
+
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
 
@@ -747,6 +793,8 @@ int main(int argc, char **argv) {
         g_test_add_func("/memory/meminfo/v2-inner-without-memory-controller",
                         test_v2_inner_without_memory_controller);
         g_test_add_func("/memory/slabinfo/edges", test_slabinfo_edges);
+        g_test_add_func("/memory/sysinfo/values", test_sysinfo_values);
+        g_test_add_func("/memory/sysinfo/host-loads", test_sysinfo_host_loads);
 
         return g_test_run();
 }
