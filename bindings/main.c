@@ -383,8 +383,11 @@ static int run_worker(const Options *o) {
                 .fuse_options = o->fuse_options,
         };
 
-        if (sscanf(o->worker, "%d,%d,%d", &config.fuse_fd, &config.state_fd, &config.control_fd) != 3) {
-                fprintf(stderr, "capfs: --worker=%s: expected three fds (it is started by capfs itself)\n",
+        /* The fourth, the seccomp proxy's socket, is new: a supervisor from before passes three. */
+        config.seccomp_fd = -1;
+        if (sscanf(o->worker, "%d,%d,%d,%d", &config.fuse_fd, &config.state_fd, &config.control_fd,
+                   &config.seccomp_fd) < 3) {
+                fprintf(stderr, "capfs: --worker=%s: expected three or four fds (it is started by capfs itself)\n",
                         o->worker);
                 return WORKER_EXIT_FAILED;
         }

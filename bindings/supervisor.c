@@ -18,6 +18,8 @@
 #include <linux/fuse.h>
 
 #include "handover.h"
+#include "seccomp-proxy.h"
+#include "seccomp-wire.h"
 #include "supervisor.h"
 #include "worker.h"
 
@@ -38,6 +40,7 @@
 
 #define FDNAME_FUSE "capfs-fuse"
 #define FDNAME_STATE "capfs-state"
+#define FDNAME_SECCOMP "capfs-seccomp"
 
 typedef struct Child {
         GPid pid;
@@ -54,6 +57,9 @@ typedef struct Supervisor {
         const SupervisorConfig *config;
         struct fuse_session *se; /* NULL when the mount was taken over (re-exec, fd store) */
         int fuse_fd;
+        /* The seccomp proxy's listening socket: held here so that holders can always connect,
+         * also while no worker serves (their message waits for the next one). -1: none. */
+        int seccomp_fd;
         Handover *handover;
         GMainLoop *loop;
         Child *serving;
@@ -134,13 +140,13 @@ static bool sd_notify_fd(const char *state, int fd) {
 }
 
 /* The fds systemd kept for us (FDSTORE=1) across a restart, by name; -1 when absent. */
-static void listen_fds(int *fuse_fd, int *state_fd) {
+static void listen_fds(int *fuse_fd, int *state_fd, int *seccomp_fd) {
         const char *pid = g_getenv("LISTEN_PID"), *count = g_getenv("LISTEN_FDS");
         const char *names = g_getenv("LISTEN_FDNAMES");
         g_auto(GStrv) name = NULL;
         int n;
 
-        *fuse_fd = *state_fd = -1;
+        *fuse_fd = *state_fd = *seccomp_fd = -1;
         if (!pid || !count || !names || atoi(pid) != getpid())
                 return;
         n = atoi(count);
@@ -153,6 +159,8 @@ static void listen_fds(int *fuse_fd, int *state_fd) {
                         *fuse_fd = fd;
                 else if (g_str_equal(name[i], FDNAME_STATE) && *state_fd < 0)
                         *state_fd = fd;
+                else if (g_str_equal(name[i], FDNAME_SECCOMP) && *seccomp_fd < 0)
+                        *seccomp_fd = fd;
                 else
                         close(fd);
         }
@@ -484,7 +492,7 @@ static void start_worker(Supervisor *s) {
         g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
         g_autofree char *fds = NULL;
         int pair[2];
-        int keep[3];
+        int keep[4];
         Child *c;
         pid_t parent = getpid();
         pid_t pid;
@@ -500,7 +508,8 @@ static void start_worker(Supervisor *s) {
         keep[0] = s->fuse_fd;
         keep[1] = handover_fd(s->handover);
         keep[2] = pair[1];
-        fds = g_strdup_printf("--worker=%d,%d,%d", keep[0], keep[1], keep[2]);
+        keep[3] = s->seccomp_fd;
+        fds = g_strdup_printf("--worker=%d,%d,%d,%d", keep[0], keep[1], keep[2], keep[3]);
         g_ptr_array_add(argv, g_strdup(s->config->exe));
         g_ptr_array_add(argv, g_strdup(fds));
         append_serving_args(argv, s->config);
@@ -523,8 +532,9 @@ static void start_worker(Supervisor *s) {
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 if (getppid() != parent)
                         _exit(WORKER_EXIT_FAILED);
-                for (int i = 0; i < 3; i++)
-                        fcntl(keep[i], F_SETFD, 0);
+                for (int i = 0; i < 4; i++)
+                        if (keep[i] >= 0)
+                                fcntl(keep[i], F_SETFD, 0);
                 execv(s->config->exe, (char **) argv->pdata);
                 _exit(127);
         }
@@ -556,16 +566,19 @@ static gboolean on_sigusr1(gpointer data) {
 }
 
 static char *resume_string(Supervisor *s) {
-        return g_strdup_printf("%d,%d,%d,%d,%u,%d", s->fuse_fd, handover_fd(s->handover),
+        return g_strdup_printf("%d,%d,%d,%d,%u,%d,%d", s->fuse_fd, handover_fd(s->handover),
                                s->serving ? (int) s->serving->pid : 0,
-                               s->serving ? s->serving->control_fd : -1, s->reloads, s->fd_store ? 1 : 0);
+                               s->serving ? s->serving->control_fd : -1, s->reloads, s->fd_store ? 1 : 0,
+                               s->seccomp_fd);
 }
 
 bool supervisor_parse_resume(const char *text, SupervisorResume *r) {
         int fd_store;
 
-        if (sscanf(text, "%d,%d,%d,%d,%u,%d", &r->fuse_fd, &r->state_fd, &r->worker_pid,
-                   &r->worker_control_fd, &r->reloads, &fd_store) != 6)
+        /* The seventh, the seccomp proxy's socket, is new: a supervisor from before writes six. */
+        r->seccomp_fd = -1;
+        if (sscanf(text, "%d,%d,%d,%d,%u,%d,%d", &r->fuse_fd, &r->state_fd, &r->worker_pid,
+                   &r->worker_control_fd, &r->reloads, &fd_store, &r->seccomp_fd) < 6)
                 return false;
         r->fd_store = fd_store != 0;
         return r->fuse_fd >= 0 && r->state_fd >= 0;
@@ -621,8 +634,8 @@ static void upgrade(Supervisor *s) {
         g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
         g_autoptr(GError) error = NULL;
         g_autofree char *resume = NULL;
-        int keep[4] = {s->fuse_fd, handover_fd(s->handover), s->config->lock_fd,
-                       s->serving ? s->serving->control_fd : -1};
+        int keep[5] = {s->fuse_fd, handover_fd(s->handover), s->config->lock_fd,
+                       s->serving ? s->serving->control_fd : -1, s->seccomp_fd};
 
         if (s->shutting_down)
                 return;
@@ -647,13 +660,13 @@ static void upgrade(Supervisor *s) {
                 g_ptr_array_add(argv, g_strdup_printf("--pidfile=%s", s->config->pidfile));
         append_serving_args(argv, s->config);
         g_message("upgrading: replacing the supervisor with %s, then the worker", s->config->exe);
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 5; i++)
                 if (keep[i] >= 0)
                         fcntl(keep[i], F_SETFD, 0);
         sd_notify_fd("RELOADING=1", -1);
         execv(s->config->exe, (char **) argv->pdata);
         g_warning("cannot exec %s: %s; upgrading the worker only", s->config->exe, g_strerror(errno));
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 5; i++)
                 if (keep[i] >= 0)
                         fcntl(keep[i], F_SETFD, FD_CLOEXEC);
         reload(s);
@@ -793,6 +806,8 @@ static void supervisor_clear(Supervisor *s) {
         }
         if (s->fuse_fd >= 0)
                 close(s->fuse_fd);
+        if (s->seccomp_fd >= 0)
+                close(s->seccomp_fd);
         handover_free(s->handover);
 }
 
@@ -801,6 +816,20 @@ static void store_fds(Supervisor *s) {
                 return;
         s->fd_store = sd_notify_fd("FDSTORE=1\nFDNAME=" FDNAME_FUSE, s->fuse_fd) &&
                       sd_notify_fd("FDSTORE=1\nFDNAME=" FDNAME_STATE, handover_fd(s->handover));
+        /* Kept too, so that holders still connect while capfs restarts. */
+        if (s->fd_store && s->seccomp_fd >= 0)
+                (void) sd_notify_fd("FDSTORE=1\nFDNAME=" FDNAME_SECCOMP, s->seccomp_fd);
+}
+
+/* Without the socket capfs still serves its files; containers' sysinfo() then gets the host's numbers. */
+static int open_seccomp_socket(const SupervisorConfig *config) {
+        g_autofree char *path = capfs_seccomp_socket_path(config->mountpoint);
+        g_autoptr(GError) error = NULL;
+        int fd = seccomp_proxy_listen(path, &error);
+
+        if (fd < 0)
+                g_warning("%s; containers' sysinfo() will show the host's numbers", error->message);
+        return fd;
 }
 
 static void announce_pid(const SupervisorConfig *config) {
@@ -817,11 +846,15 @@ static void announce_pid(const SupervisorConfig *config) {
         }
 }
 
-static void remove_runtime_files(const SupervisorConfig *config) {
+static void remove_runtime_files(const SupervisorConfig *config, bool fd_store) {
         g_autofree char *lock = capfs_lock_path(config->mountpoint);
+        g_autofree char *seccomp = capfs_seccomp_socket_path(config->mountpoint);
 
         if (config->pidfile)
                 unlink(config->pidfile);
+        /* systemd keeps the socket for the next start: its name stays with it. */
+        if (!fd_store)
+                unlink(seccomp);
         /* Removed while still held, so no newcomer can lock the old file after we let go. */
         unlink(lock);
 }
@@ -829,10 +862,11 @@ static void remove_runtime_files(const SupervisorConfig *config) {
 int supervisor_run(const SupervisorConfig *config, const char *fuse_options, bool foreground) {
         static const struct fuse_lowlevel_ops no_ops = {0};
         g_autoptr(GError) error = NULL;
-        Supervisor s = {.config = config, .fuse_fd = -1, .resend = -1};
-        int stored_fuse, stored_state, r;
+        Supervisor s = {.config = config, .fuse_fd = -1, .seccomp_fd = -1, .resend = -1};
+        int stored_fuse, stored_state, stored_seccomp, r;
 
-        listen_fds(&stored_fuse, &stored_state);
+        listen_fds(&stored_fuse, &stored_state, &stored_seccomp);
+        s.seccomp_fd = stored_seccomp >= 0 ? stored_seccomp : open_seccomp_socket(config);
         if (stored_fuse >= 0 && stored_state >= 0) {
                 s.handover = handover_open(stored_state, &error);
                 if (!s.handover) {
@@ -843,6 +877,9 @@ int supervisor_run(const SupervisorConfig *config, const char *fuse_options, boo
                 s.fuse_fd = stored_fuse;
                 /* systemd keeps its copies in the store while it passes them to us. */
                 s.fd_store = true;
+                /* A capfs from before the socket existed stored only the other two. */
+                if (stored_seccomp < 0 && s.seccomp_fd >= 0)
+                        (void) sd_notify_fd("FDSTORE=1\nFDNAME=" FDNAME_SECCOMP, s.seccomp_fd);
                 g_message("%s: taking over the FUSE connection systemd kept for us", config->mountpoint);
         } else {
                 char *fuse_argv[] = {"capfs", "-o", (char *) fuse_options, NULL};
@@ -890,19 +927,23 @@ int supervisor_run(const SupervisorConfig *config, const char *fuse_options, boo
         start_worker(&s);
         r = supervise(&s);
         supervisor_clear(&s);
-        remove_runtime_files(config);
+        remove_runtime_files(config, s.fd_store);
         g_message("%s %s", config->mountpoint, s.fd_store ? "left mounted for the next start" : "unmounted");
         return r;
 }
 
 int supervisor_resume(const SupervisorConfig *config, const SupervisorResume *resume) {
         g_autoptr(GError) error = NULL;
-        Supervisor s = {.config = config, .fuse_fd = resume->fuse_fd, .resend = -1};
+        Supervisor s = {.config = config, .fuse_fd = resume->fuse_fd, .seccomp_fd = resume->seccomp_fd, .resend = -1};
         int r;
 
         fcntl(resume->fuse_fd, F_SETFD, FD_CLOEXEC);
         fcntl(resume->state_fd, F_SETFD, FD_CLOEXEC);
         fcntl(config->lock_fd, F_SETFD, FD_CLOEXEC);
+        if (s.seccomp_fd >= 0)
+                fcntl(s.seccomp_fd, F_SETFD, FD_CLOEXEC);
+        else
+                s.seccomp_fd = open_seccomp_socket(config);
         s.handover = handover_open(resume->state_fd, &error);
         if (!s.handover) {
                 g_critical("%s", error->message);
@@ -934,7 +975,7 @@ int supervisor_resume(const SupervisorConfig *config, const SupervisorResume *re
                 start_worker(&s);
         r = supervise(&s);
         supervisor_clear(&s);
-        remove_runtime_files(config);
+        remove_runtime_files(config, s.fd_store);
         g_message("%s %s", config->mountpoint, s.fd_store ? "left mounted for the next start" : "unmounted");
         return r;
 }

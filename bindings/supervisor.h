@@ -28,6 +28,7 @@ typedef struct SupervisorResume {
         int worker_control_fd;
         unsigned reloads;
         bool fd_store;
+        int seccomp_fd; /* -1: an older supervisor had none; a new one is made */
 } SupervisorResume;
 
 /* Mounts and serves until stopped; the exit status of capfs. @foreground: no fuse_daemonize. */

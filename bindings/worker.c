@@ -21,6 +21,7 @@
 #include "handles.h"
 #include "handover.h"
 #include "lowlevel.h"
+#include "seccomp-proxy.h"
 #include "worker.h"
 
 #include <linux/fuse.h>
@@ -784,6 +785,7 @@ int worker_run(const WorkerConfig *config) {
                     .quit_fd = -1,
                     .proc_fd = -1};
         GThread *sampler_th = NULL, *control_th = NULL;
+        SeccompProxy *seccomp = NULL;
         sigset_t blocked;
         uint32_t generation;
         uint64_t one = 1;
@@ -881,6 +883,8 @@ int worker_run(const WorkerConfig *config) {
         g_cond_init(&sampler.wake);
         sampler_th = g_thread_new("capfs-loadavg", sampler_thread, &sampler);
         control_th = g_thread_new("capfs-control", control_thread, &w);
+        if (config->seccomp_fd >= 0)
+                seccomp = seccomp_proxy_start(host, config->seccomp_fd);
 
         loop_config = fuse_loop_cfg_create();
         /* One shared file: requests read on a clone die with the clone when this process does. */
@@ -898,6 +902,7 @@ int worker_run(const WorkerConfig *config) {
         if (write(w.quit_fd, &one, sizeof(one)) < 0)
                 g_warning("cannot stop the control thread: %s", g_strerror(errno));
         g_thread_join(control_th);
+        seccomp_proxy_stop(seccomp);
         sampler_stop(&sampler, sampler_th);
         g_mutex_clear(&sampler.lock);
         g_cond_clear(&sampler.wake);
@@ -920,6 +925,8 @@ out:
         close_fd(&w.quit_fd);
         close_fd(&w.control_fd);
         close_fd(&w.proc_fd);
+        if (config->seccomp_fd >= 0)
+                close(config->seccomp_fd);
         /* Requests still queued go unanswered here: the supervisor has the kernel resend them. */
         g_clear_pointer(&w.queue, fair_queue_free);
         if (host)

@@ -29,7 +29,8 @@
 /* ---------------------------------------------------------------- the child: becomes init */
 
 /*
- * What the child tells the launcher over their socket: nothing (EOF) when exec closed it, or one
+ * What the child tells the launcher over their socket: its seccomp listener (err 0, the fd
+ * attached) once the filter is loaded, then nothing (EOF) when exec closed the socket, or one
  * message {errno, text} naming the step that failed (as crun's sync socket does).
  */
 typedef struct {
@@ -47,6 +48,27 @@ static void child_report(int fd, int r, const GError *error) {
         ChildReport report = {.err = -r};
         g_strlcpy(report.message, error ? error->message : g_strerror(-r), sizeof(report.message));
         (void) !write(fd, &report, sizeof(report));
+}
+
+/* The listener goes to the launcher, which answers for the container's whole life (sysinfo.c). */
+static int child_pass_listener(int sync_fd, int listener, GError **error) {
+        ChildReport report = {.err = 0};
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {0};
+        struct iovec iov = {.iov_base = &report, .iov_len = sizeof(report)};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                            .msg_controllen = sizeof(control.buf)};
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &listener, sizeof(int));
+        int r = sendmsg(sync_fd, &mh, MSG_NOSIGNAL) == (ssize_t) sizeof(report) ? 0 : -errno;
+        close(listener);
+        return r < 0 ? launch_fail(error, r, "pass the seccomp listener to the launcher") : 0;
 }
 
 static int setup_loopback(GError **error) {
@@ -109,7 +131,10 @@ static int child_setup(ChildArgs *a, GError **error) {
         g_autofree char *adj = NULL;
         if (g_file_get_contents("/proc/self/oom_score_adj", &adj, NULL, NULL))
                 (void) g_file_set_contents("/proc/self/oom_score_adj", g_strstrip(adj), -1, NULL);
-        if ((r = caps_drop_bounding_set(a->drop, error)) < 0 || (r = seccomp_load_filter(error)) < 0 ||
+        int listener = -1;
+        if ((r = caps_drop_bounding_set(a->drop, error)) < 0 ||
+            (r = seccomp_load_filter(!l->opt.no_capfs, &listener, error)) < 0 ||
+            (listener >= 0 && (r = child_pass_listener(a->sync_fd, listener, error)) < 0) ||
             (r = caps_drop_from_process(a->drop, error)) < 0)
                 return r;
         if (dup2(tty, 0) < 0 || dup2(tty, 1) < 0 || dup2(tty, 2) < 0)
@@ -139,14 +164,40 @@ static int child_main(void *data) {
         _exit(127);
 }
 
+/* One message of the child; a listener it passes goes to l->sysinfo. */
+static ssize_t read_report(Launch *l, int sync_fd, ChildReport *report) {
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control;
+        struct iovec iov = {.iov_base = report, .iov_len = sizeof(*report)};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                            .msg_controllen = sizeof(control.buf)};
+        ssize_t n;
+
+        while ((n = recvmsg(sync_fd, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+                ;
+        for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+                    c->cmsg_len == CMSG_LEN(sizeof(int))) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+                        if (l->sysinfo.listener >= 0)
+                                close(l->sysinfo.listener);
+                        l->sysinfo.listener = fd;
+                }
+        return n;
+}
+
 /* Lets the child go, then waits for its report: 0 when exec closed the socket. */
 static int run_child(Launch *l, int sync_fd, GError **error) {
         ChildReport report;
         if (write(sync_fd, "g", 1) != 1)
                 return launch_fail(error, -errno, "start the container's init");
         ssize_t n;
-        while ((n = read(sync_fd, &report, sizeof(report))) < 0 && errno == EINTR)
-                ;
+        while ((n = read_report(l, sync_fd, &report)) == (ssize_t) sizeof(report) && report.err == 0 &&
+               l->sysinfo.listener >= 0)
+                ; /* the listener; the verdict follows */
         if (n == 0)
                 return 0;
         if (n != (ssize_t) sizeof(report))
@@ -197,6 +248,7 @@ static int launch(Launch *l, GArray *drop, GError **error) {
                 waitpid(l->child, NULL, 0);
                 goto out;
         }
+        l->sysinfo.init_pid = l->child;
         sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
         r = console_supervise(l, sigfd);
 out:
@@ -212,7 +264,7 @@ out:
 }
 
 int main(int argc, char **argv) {
-        Launch l = {.pty_master = -1};
+        Launch l = {.pty_master = -1, .sysinfo = {.listener = -1, .conn = -1}};
         g_autoptr(GError) error = NULL;
         g_autoptr(GArray) drop = g_array_new(FALSE, FALSE, sizeof(cap_value_t));
         int r, rc = 1;
@@ -230,6 +282,8 @@ int main(int argc, char **argv) {
                 options_clear(&l.opt);
                 return 1;
         }
+        if (!l.opt.no_capfs)
+                sysinfo_relay_init(&l.sysinfo, l.opt.capfs);
         if ((l.opt.no_capfs || capfs_check_mounted(l.opt.capfs, &error) == 0) &&
             caps_to_drop(&l.opt, drop, &error) == 0 && scope_enter(&l, &error) == 0 &&
             cgroups_discover(&l, &error) == 0) {
@@ -242,6 +296,7 @@ int main(int argc, char **argv) {
         }
         if (error)
                 g_printerr("capfs-launch: %s\n", error->message);
+        sysinfo_relay_clear(&l.sysinfo);
         if (l.pty_master >= 0)
                 close(l.pty_master);
         if (l.hierarchies)

@@ -29,11 +29,23 @@ int console_supervise(Launch *l, int sigfd) {
         bool exited = false, stdin_open = interactive;
         char buf[8192];
         while (!exited) {
-                struct pollfd fds[3] = {{l->pty_master, POLLIN, 0},
+                struct pollfd fds[4] = {{l->pty_master, POLLIN, 0},
                                         {sigfd, POLLIN, 0},
-                                        {stdin_open ? STDIN_FILENO : -1, POLLIN, 0}};
-                if (poll(fds, 3, -1) < 0 && errno != EINTR)
+                                        {stdin_open ? STDIN_FILENO : -1, POLLIN, 0},
+                                        {l->sysinfo.listener, POLLIN, 0}};
+                if (poll(fds, 4, -1) < 0 && errno != EINTR)
                         break;
+                /* Hung up: no task of the container is left under the filter. */
+                if ((fds[3].revents & (POLLHUP | POLLERR)) && !(fds[3].revents & POLLIN)) {
+                        close(l->sysinfo.listener);
+                        l->sysinfo.listener = -1;
+                }
+                if (fds[3].revents & POLLIN) {
+                        int r = sysinfo_relay_handle(&l->sysinfo);
+                        if (r < 0)
+                                g_printerr("capfs-launch: the container's seccomp listener failed (%s)\n",
+                                           g_strerror(-r));
+                }
                 if (fds[0].revents & POLLIN) {
                         ssize_t n = read(l->pty_master, buf, sizeof(buf));
                         if (n > 0)

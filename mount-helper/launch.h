@@ -9,6 +9,7 @@
  *   mounts.c    the container's mounts, a declared table and the steps around it
  *   security.c  the capability bounding set and the seccomp filter
  *   console.c   the pty the launcher relays, and waiting for init
+ *   sysinfo.c   the container's seccomp listener: sysinfo(2) answered by capfs
  *   capfs-launch.c  main: the steps in order, the child that becomes init
  *
  * One error convention throughout: a step returns 0 or a negative errno and fills a GError whose
@@ -65,6 +66,19 @@ typedef struct {
         bool created_outer, created_inner;
 } Hierarchy;
 
+/* The container's seccomp listener and the way to capfs's answers (sysinfo.c). */
+typedef struct {
+        int listener; /* -1: the filter has no listener (no capfs, or too old a kernel) */
+        char *socket_path; /* capfs's proxy socket */
+        int conn; /* connected to it; -1 between tries */
+        int timeout_ms; /* how long a caller may wait for capfs before the kernel answers */
+        pid_t init_pid;
+        uint64_t answered, continued, continued_in_a_row;
+} SysinfoRelay;
+
+/* How long a sysinfo() caller waits for capfs at most: then the host's numbers. */
+#define SYSINFO_RELAY_TIMEOUT_MS 2000
+
 typedef struct {
         Options opt;
         GPtrArray *hierarchies; /* Hierarchy* */
@@ -73,6 +87,7 @@ typedef struct {
         char pty_slave[64];
         pid_t child;
         char uuid[37];
+        SysinfoRelay sysinfo;
 } Launch;
 
 /* ---- errors (capfs-launch.c) */
@@ -175,7 +190,19 @@ extern const char *const seccomp_refused[];
 int caps_to_drop(const Options *o, GArray *drop, GError **error);
 int caps_drop_bounding_set(GArray *drop, GError **error);
 int caps_drop_from_process(GArray *drop, GError **error);
-int seccomp_load_filter(GError **error);
+/*
+ * Loads the filter. With @notify_sysinfo, sysinfo(2) goes to a listener, returned in
+ * @ret_listener (-1 when this kernel or libseccomp cannot notify: then the kernel answers).
+ */
+int seccomp_load_filter(bool notify_sysinfo, int *ret_listener, GError **error);
+
+/* ---- sysinfo.c */
+
+/* Not yet listening: the listener comes from the child once its filter is loaded. */
+void sysinfo_relay_init(SysinfoRelay *r, const char *capfs_dir);
+void sysinfo_relay_clear(SysinfoRelay *r);
+/* Answers the notification waiting on r->listener: 0, or -errno when the listener failed. */
+int sysinfo_relay_handle(SysinfoRelay *r);
 
 /* ---- console.c */
 

@@ -5,6 +5,7 @@
  * (lxc/capfs.seccomp) carry the same policy; tests/unit/test-launch.c fails when they drift apart.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <string.h>
@@ -132,10 +133,17 @@ int caps_drop_from_process(GArray *drop, GError **error) {
         return 0;
 }
 
-int seccomp_load_filter(GError **error) {
+int seccomp_load_filter(bool notify_sysinfo, int *ret_listener, GError **error) {
         scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
         int r = 0;
 
+        *ret_listener = -1;
+        /* Level 5: the kernel and libseccomp both know user notification. */
+        if (notify_sysinfo && seccomp_api_get() < 5) {
+                g_printerr("capfs-launch: this kernel or libseccomp cannot pass sysinfo() to a listener: "
+                           "inside, sysinfo() shows the host's numbers\n");
+                notify_sysinfo = false;
+        }
         if (!ctx)
                 return launch_fail(error, -ENOMEM, "seccomp_init");
         /* Also refuse them to 32-bit programs. */
@@ -163,12 +171,22 @@ int seccomp_load_filter(GError **error) {
         if (r == 0)
                 r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
                                      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
+        /* The container's numbers for sysinfo(2) come from capfs (sysinfo.c). */
+        if (r == 0 && notify_sysinfo)
+                r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sysinfo), 0);
         /* Not no_new_privs: setuid programs (su, sudo) must keep working inside. The filter is
          * loaded while CAP_SYS_ADMIN is still effective, which the kernel requires without it. */
         if (r == 0)
                 r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
         if (r == 0)
                 r = seccomp_load(ctx);
+        if (r == 0 && notify_sysinfo) {
+                /* Our own copy: whether seccomp_release() closes libseccomp's differs between versions. */
+                int fd = seccomp_notify_fd(ctx);
+                *ret_listener = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : fd;
+                if (*ret_listener < 0)
+                        r = fd < 0 ? fd : -errno;
+        }
         seccomp_release(ctx);
         if (r < 0)
                 return launch_fail(error, r, "load the seccomp filter");
