@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The container's cgroups: capfs/NAME below the launcher's own cgroup (or --cgroup-parent, or
- * systemd's scope) in every hierarchy it is in. capfs/NAME ("outer") carries the limits and the
- * device rules; capfs/NAME/payload ("inner") is the container's root, which its init joins before
- * it makes its cgroup namespace. Only cgroups made here are ever removed.
+ * systemd's scope) in every hierarchy it is in. capfs/NAME ("outer") carries the device rules and
+ * the cgroup budget; capfs/NAME/payload ("inner") is the container's root, which its init joins
+ * before it makes its cgroup namespace. The limits go on the container's root, where the JVM,
+ * Node.js and Go read them (each at its own cgroup, never above), wherever the container cannot
+ * change them there: behind capfs's view (v1 controllers), or on a cgroup2 mount with nsdelegate,
+ * where the kernel refuses a namespace's writes to its root's files. Where nothing protects the
+ * root (--cgroup=native on v1, cgroup2 without nsdelegate) they stay on the outer cgroup, out of
+ * reach and out of sight. Only cgroups made here are ever removed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,12 +44,20 @@ static bool mounts_controllers(const char *super_options, const char *controller
         return true;
 }
 
+/* Whether a mount's super options ("rw,nsdelegate,memory_recursiveprot") hold OPTION. */
+static bool has_option(const char *super_options, const char *option) {
+        g_auto(GStrv) opts = g_strsplit(super_options, ",", -1);
+        return g_strv_contains((const char *const *) opts, option);
+}
+
 /* The directory of a hierarchy under /sys/fs/cgroup ("" for cgroup2), from mountinfo. */
-static char *hierarchy_mountpoint(GPtrArray *mounts, const char *controllers) {
+static char *hierarchy_mountpoint(GPtrArray *mounts, const char *controllers, bool *nsdelegate) {
         for (guint i = 0; i < mounts->len; i++) {
                 const CapfsMountinfo *m = mounts->pdata[i];
-                if (!g_str_has_prefix(m->mountpoint, CGROUP_ROOT "/"))
+                if (!g_str_has_prefix(m->mountpoint, CGROUP_ROOT "/") && strcmp(m->mountpoint, CGROUP_ROOT) != 0)
                         continue;
+                if (controllers[0] == '\0' && strcmp(m->fstype, "cgroup2") == 0)
+                        *nsdelegate = has_option(m->super_options, "nsdelegate");
                 if (controllers[0] == '\0' ? strcmp(m->fstype, "cgroup2") == 0
                                            : strcmp(m->fstype, "cgroup") == 0 &&
                                                      mounts_controllers(m->super_options, controllers))
@@ -72,10 +85,13 @@ int cgroups_discover(Launch *l, GError **error) {
                 g_auto(GStrv) f = g_strsplit(*line, ":", 3);
                 if (g_strv_length(f) != 3)
                         continue;
-                g_autofree char *mnt =
-                        l->v2_only && !f[1][0] ? g_strdup(CGROUP_ROOT) : hierarchy_mountpoint(mounts, f[1]);
+                bool nsdelegate = false;
+                g_autofree char *found = hierarchy_mountpoint(mounts, f[1], &nsdelegate);
+                g_autofree char *mnt = l->v2_only && !f[1][0] ? g_strdup(CGROUP_ROOT) : g_steal_pointer(&found);
                 if (!mnt)
                         continue;
+                if (!f[1][0])
+                        l->nsdelegate = nsdelegate;
                 const char *parent = l->opt.cgroup_parent ? l->opt.cgroup_parent : f[2];
                 Hierarchy *h = g_new0(Hierarchy, 1);
                 h->controllers = g_strdup(f[1]);
@@ -83,6 +99,10 @@ int cgroups_discover(Launch *l, GError **error) {
                 h->outer = g_strdup_printf("%s%s%s/capfs/%s", mnt, parent[0] == '/' ? "" : "/",
                                            strcmp(parent, "/") == 0 ? "" : parent, l->opt.name);
                 h->inner = g_strdup_printf("%s/payload", h->outer);
+                if (!f[1][0])
+                        h->limits_on_root = nsdelegate;
+                else if (!g_str_has_prefix(f[1], "name="))
+                        h->limits_on_root = !l->opt.no_capfs && l->opt.cgroup_mode == CGROUP_MODE_CAPFS;
                 g_ptr_array_add(l->hierarchies, h);
         }
         if (l->hierarchies->len == 0)
@@ -156,9 +176,17 @@ static int enable_controllers(const char *dir, GError **error) {
         return 0;
 }
 
-static int set_knob(const Hierarchy *h, const char *knob, const char *value, GError **error) {
-        g_autofree char *path = g_build_filename(h->outer, knob, NULL);
+static const char *limits_dir(const Hierarchy *h) {
+        return h->limits_on_root ? h->inner : h->outer;
+}
+
+static int set_knob_in(const char *dir, const char *knob, const char *value, GError **error) {
+        g_autofree char *path = g_build_filename(dir, knob, NULL);
         return write_knob(path, value, error);
+}
+
+static int set_knob(const Hierarchy *h, const char *knob, const char *value, GError **error) {
+        return set_knob_in(limits_dir(h), knob, value, error);
 }
 
 /*
@@ -172,18 +200,18 @@ static int set_budget(const Hierarchy *h, const Options *o, GError **error) {
 
         if (o->max_descendants != UINT64_MAX) {
                 g_autofree char *value = g_strdup_printf("%" G_GUINT64_FORMAT, o->max_descendants + 1);
-                if ((r = set_knob(h, "cgroup.max.descendants", value, error)) < 0)
+                if ((r = set_knob_in(h->outer, "cgroup.max.descendants", value, error)) < 0)
                         return r;
         }
         if (o->max_depth != UINT64_MAX) {
                 g_autofree char *value = g_strdup_printf("%" G_GUINT64_FORMAT, o->max_depth + 1);
-                if ((r = set_knob(h, "cgroup.max.depth", value, error)) < 0)
+                if ((r = set_knob_in(h->outer, "cgroup.max.depth", value, error)) < 0)
                         return r;
         }
         return 0;
 }
 
-/* The limits of the options on H's outer cgroup, for the controllers H has. */
+/* The limits of the options on H's limits_dir(), for the controllers H has. */
 static int set_limits(Launch *l, Hierarchy *h, GError **error) {
         const Options *o = &l->opt;
         bool v2 = h->controllers[0] == '\0';
@@ -212,7 +240,7 @@ static int set_limits(Launch *l, Hierarchy *h, GError **error) {
          * cpuset: --cpus N also gives the first ceil(N) CPUs. */
         if (o->cpus_milli > 0 && (v2 || has_controller(h, "cpuset"))) {
                 g_autofree char *effective =
-                        g_build_filename(h->outer, v2 ? "cpuset.cpus.effective" : "cpuset.cpus", NULL);
+                        g_build_filename(limits_dir(h), v2 ? "cpuset.cpus.effective" : "cpuset.cpus", NULL);
                 g_autofree char *list = NULL;
                 if (g_file_get_contents(effective, &list, NULL, NULL)) {
                         g_autofree char *cut =
@@ -227,6 +255,22 @@ static int set_limits(Launch *l, Hierarchy *h, GError **error) {
                         return r;
         }
         return 0;
+}
+
+/* Says where the limits are when they cannot be where runtimes look. */
+static void cgroups_log_layout(const Launch *l) {
+        for (guint i = 0; i < l->hierarchies->len; i++) {
+                const Hierarchy *h = l->hierarchies->pdata[i];
+                bool v2 = h->controllers[0] == '\0';
+                if (h->limits_on_root || g_str_has_prefix(h->controllers, "name=") || (v2 && !l->v2_only))
+                        continue;
+                g_printerr("capfs-launch: the %s limits are on %s, above the container's root: there %s could "
+                           "raise them. Runtimes that read their own cgroup's limits (the JVM, Node.js, Go) "
+                           "will not see them; sysinfo() and capfs's /proc still show them.\n",
+                           v2 ? "cgroup2" : h->controllers, h->outer,
+                           v2 ? "the container, on a cgroup2 mount without nsdelegate,"
+                              : "the container, with --cgroup=native,");
+        }
 }
 
 int cgroups_create(Launch *l, GError **error) {
@@ -257,15 +301,17 @@ int cgroups_create(Launch *l, GError **error) {
                         return r;
                 if (v2 && l->v2_only && (r = enable_controllers(h->outer, error)) < 0)
                         return r;
-                if ((r = set_limits(l, h, error)) < 0)
-                        return r;
                 if (!v2 && has_controller(h, "devices") && (r = devices_restrict_v1(h, error)) < 0)
                         return r;
                 if (v2 && l->v2_only && (r = devices_restrict_v2(h, error)) < 0)
                         return r;
                 if ((r = make_cgroup(h->inner, cpuset, &h->created_inner, error)) < 0)
                         return r;
+                /* After the root exists: a v1 cpuset root copies its parent's CPUs when made. */
+                if ((r = set_limits(l, h, error)) < 0)
+                        return r;
         }
+        cgroups_log_layout(l);
         return 0;
 }
 

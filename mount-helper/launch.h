@@ -61,8 +61,12 @@ typedef struct {
 typedef struct {
         char *controllers; /* "memory", "cpu,cpuacct", "name=systemd", "" for cgroup2 */
         char *dir; /* its directory name under /sys/fs/cgroup */
-        char *outer; /* the container's outer cgroup (limits) */
+        char *outer; /* the container's outer cgroup (device rules, the cgroup budget) */
         char *inner; /* the container's root */
+        /* The limits go on the container's root, where runtimes look (a JVM reads its own
+         * cgroup's memory.max), when something keeps the container from changing them there:
+         * capfs's view (v1) or cgroup2's nsdelegate. Otherwise on the outer cgroup. */
+        bool limits_on_root;
         bool created_outer, created_inner;
 } Hierarchy;
 
@@ -83,6 +87,7 @@ typedef struct {
         Options opt;
         GPtrArray *hierarchies; /* Hierarchy* */
         bool v2_only;
+        bool nsdelegate; /* the cgroup2 tree is mounted with it */
         int pty_master;
         char pty_slave[64];
         pid_t child;

@@ -220,8 +220,11 @@ out=$(inside 'mknod /dev/capfs-null c 1 3 && echo x >/dev/capfs-null && echo wri
 assert_eq "a null node it makes itself can be written" written "$out"
 out=$(inside 'mknod /dev/capfs-disk b 8 0 && echo made; head -c 1 /dev/capfs-disk >/dev/null && echo opened' 2>&1)
 assert_match "a disk node it makes itself cannot be opened" "^made.*Operation not permitted" "$(echo "$out" | tr '\n' ' ')"
+# The limits are on the container's own root, where runtimes read them (nsdelegate on cgroup2,
+# capfs's view on v1, both keep the container from writing there).
+assert_eq "its root shows its memory limit inside" "$MEMORY_LIMIT" "$(inside "cat $CT_MEMORY/$LIMIT_KNOB" 2>&1)"
 refused "writing its own top memory limit fails" "echo 4294967296 >$CT_MEMORY/$LIMIT_KNOB"
-assert_eq "its memory limit is unchanged on the host" "$MEMORY_LIMIT" "$(cat "$OUTER_MEMORY/$LIMIT_KNOB")"
+assert_eq "its memory limit is unchanged on the host" "$MEMORY_LIMIT" "$(cat "$ROOT_MEMORY/$LIMIT_KNOB")"
 refused "freezing its own root fails" "$FREEZE"
 assert_eq "its root is not frozen on the host" THAWED "$(frozen)"
 # A process outside: the host's pids are not in its namespace, and capfs refuses moves of what

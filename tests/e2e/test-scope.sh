@@ -77,16 +77,16 @@ assert_eq "systemd was asked for $UNIT with the launcher in it and Delegate=yes"
         "StartTransientUnit $UNIT fail Delegate=true PIDs=$launcher_pid CollectMode=inactive-or-failed" \
         "$(cat "$WORKDIR/calls.log")"
 if on_v2; then
-        LIMIT=$OUTER/memory.max
+        LIMIT=$OUTER/payload/memory.max
         # cgroup2: the scope hands controllers down, so the launcher waits in its leaf.
         assert_eq "the launcher moved on into $UNIT/supervisor" "0::$(cg_rel memory system)/$UNIT/supervisor" \
                 "$(cat "/proc/$launcher_pid/cgroup")"
 else
-        LIMIT=$OUTER/memory.limit_in_bytes
+        LIMIT=$OUTER/payload/memory.limit_in_bytes
         assert_eq "the launcher is in $UNIT" "$(cg_rel memory system)/$UNIT" \
                 "$(awk -F: '$2 ~ /(^|,)memory(,|$)/ { print $3 }' "/proc/$launcher_pid/cgroup")"
 fi
-assert_eq "the container's limits are on capfs/$NAME below the scope" 268435456 "$(cat "$LIMIT" 2>&1)"
+assert_eq "the container's limits are on its root, capfs/$NAME/payload below the scope" 268435456 "$(cat "$LIMIT" 2>&1)"
 
 : >"$WORKDIR/share/looked"
 wait "$launcher_pid"

@@ -4,8 +4,12 @@
 #
 # A cached Debian root filesystem with systemd for the end-to-end tests.
 #
-#   tests/e2e/lib/rootfs.sh [SUITE]        prints the path of a ready rootfs (default: bookworm)
+#   tests/e2e/lib/rootfs.sh [SUITE [FLAVOUR]]   prints the path of a ready rootfs (default: bookworm)
 #   source tests/e2e/lib/rootfs.sh; dir=$(capfs_rootfs trixie)
+#
+# FLAVOUR "runtimes" adds what tests/e2e/test-runtimes.sh runs: Debian's OpenJDK (the JDK, to
+# compile tests/e2e/RuntimeProbe.java into /opt/capfs once, at build time), Node.js, Python,
+# busybox-static and procps; it is kept apart, in SUITE-runtimes.
 #
 # The tree is built with debootstrap (minbase variant, so no services the tests do not need) from
 # the Debian mirror the host's apt uses, and kept in ${CAPFS_E2E_CACHE:-/var/cache/capfs-e2e}/SUITE,
@@ -28,6 +32,9 @@
 # Bump when the way the tree is built changes in a way the stamp below would not notice.
 CAPFS_ROOTFS_RECIPE=1
 CAPFS_ROOTFS_PACKAGES=systemd,systemd-sysv,dbus,procps,util-linux,mount
+# Installed with apt-get in the tree (their maintainer scripts need /proc, which debootstrap's
+# second stage does not give them all).
+CAPFS_ROOTFS_RUNTIMES="openjdk-17-jdk-headless nodejs python3 busybox-static procps"
 # Generous: a cold build downloads about 40 MB and unpacks about 120 packages.
 CAPFS_ROOTFS_LOCK_TIMEOUT=1200
 
@@ -62,9 +69,13 @@ capfs_rootfs_mirror() {
 
 # What decides whether a cached tree is still the one this recipe builds.
 capfs_rootfs_stamp() {
-        local suite=$1
+        local suite=$1 flavour=${2:-}
         printf 'recipe=%s\nsuite=%s\nvariant=minbase\npackages=%s\n' \
                 "$CAPFS_ROOTFS_RECIPE" "$suite" "$CAPFS_ROOTFS_PACKAGES"
+        if [[ $flavour == runtimes ]]; then
+                printf 'runtimes=%s\nprobe=%s\n' "$CAPFS_ROOTFS_RUNTIMES" \
+                        "$(sha256sum <"$(dirname "${BASH_SOURCE[0]}")/../RuntimeProbe.java" | cut -d' ' -f1)"
+        fi
 }
 
 # capfs_rootfs SUITE: prints the path of a ready rootfs for SUITE, building it first if needed.
@@ -73,6 +84,7 @@ capfs_rootfs() (
         set -euo pipefail
         PROG=rootfs.sh
         suite=${1:-bookworm}
+        flavour=${2:-}
         die() {
                 echo "$PROG: $*" >&2
                 exit 1
@@ -81,6 +93,7 @@ capfs_rootfs() (
                 echo "$PROG: $*" >&2
         }
         [[ $suite =~ ^[a-z]+$ ]] || die "invalid suite '$suite': expected a Debian codename such as bookworm or trixie"
+        [[ -z $flavour || $flavour == runtimes ]] || die "invalid flavour '$flavour': expected nothing or 'runtimes'"
 
         cache=${CAPFS_E2E_CACHE:-/var/cache/capfs-e2e}
         mkdir -p "$cache" || die "cannot create the cache directory $cache; set CAPFS_E2E_CACHE to a writable directory"
@@ -89,9 +102,10 @@ capfs_rootfs() (
         case $cache/ in
         "$checkout"/*) die "the cache $cache must be outside the checkout $checkout" ;;
         esac
-        dir=$cache/$suite
+        name=$suite${flavour:+-$flavour}
+        dir=$cache/$name
         stamp_name=.capfs-e2e-rootfs
-        want=$(capfs_rootfs_stamp "$suite")
+        want=$(capfs_rootfs_stamp "$suite" "$flavour")
 
         ready() {
                 [[ -f $dir/$stamp_name && -x $dir/lib/systemd/systemd ]] && [[ "$(cat "$dir/$stamp_name")" == "$want" ]]
@@ -104,9 +118,9 @@ capfs_rootfs() (
         fi
 
         [[ $EUID -eq 0 ]] || die "building the $suite rootfs needs root (debootstrap); run as root"
-        exec {lock_fd}>"$cache/.$suite.lock"
+        exec {lock_fd}>"$cache/.$name.lock"
         flock -w "$CAPFS_ROOTFS_LOCK_TIMEOUT" "$lock_fd" ||
-                die "timed out after ${CAPFS_ROOTFS_LOCK_TIMEOUT}s waiting for another build of $dir ($cache/.$suite.lock)"
+                die "timed out after ${CAPFS_ROOTFS_LOCK_TIMEOUT}s waiting for another build of $dir ($cache/.$name.lock)"
         if ready; then
                 echo "$dir"
                 return 0
@@ -128,20 +142,20 @@ capfs_rootfs() (
                 rm -rf --one-file-system "$tree"
         }
         # Holding the lock, any scratch tree is from a build that died.
-        for stale in "$cache/.build-$suite".* "$cache/.old-$suite".*; do
+        for stale in "$cache/.build-$name".* "$cache/.old-$name".*; do
                 [[ -e $stale ]] && remove_tree "$stale"
         done
 
-        tmp=$(mktemp -d "$cache/.build-$suite.XXXXXX")
+        tmp=$(mktemp -d "$cache/.build-$name.XXXXXX")
         trap 'remove_tree "$tmp"' EXIT
         mirror=$(capfs_rootfs_mirror)
         note "building the Debian $suite rootfs in $dir from $mirror (debootstrap, about a minute)"
         started=$SECONDS
         # debootstrap's log is long; keep it and show its tail only when it fails.
         if ! debootstrap --variant=minbase --include="$CAPFS_ROOTFS_PACKAGES" "$suite" "$tmp" "$mirror" \
-                >"$cache/.$suite.log" 2>&1; then
-                tail -n 30 "$cache/.$suite.log" >&2
-                die "debootstrap of $suite from $mirror failed (log: $cache/.$suite.log)"
+                >"$cache/.$name.log" 2>&1; then
+                tail -n 30 "$cache/.$name.log" >&2
+                die "debootstrap of $suite from $mirror failed (log: $cache/.$name.log)"
         fi
 
         echo "capfs-$suite" >"$tmp/etc/hostname"
@@ -151,11 +165,29 @@ capfs_rootfs() (
         if awk -F: '$1 == "root" && $2 !~ /^[*!]/ { found = 1 } END { exit !found }' "$tmp/etc/shadow"; then
                 chroot "$tmp" usermod --lock root || die "cannot lock root's password in $tmp"
         fi
+        if [[ $flavour == runtimes ]]; then
+                note "installing $CAPFS_ROOTFS_RUNTIMES into it (about 150 MB)"
+                mount -t proc proc "$tmp/proc" || die "cannot mount /proc in $tmp"
+                cp /etc/resolv.conf "$tmp/etc/resolv.conf" 2>/dev/null || true
+                # shellcheck disable=SC2086 # a list of packages
+                if ! { chroot "$tmp" apt-get update &&
+                        chroot "$tmp" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+                                $CAPFS_ROOTFS_RUNTIMES; } >>"$cache/.$name.log" 2>&1; then
+                        tail -n 30 "$cache/.$name.log" >&2
+                        die "installing $CAPFS_ROOTFS_RUNTIMES in $tmp failed (log: $cache/.$name.log)"
+                fi
+                mkdir -p "$tmp/opt/capfs"
+                cp "$(dirname "${BASH_SOURCE[0]}")/../RuntimeProbe.java" "$tmp/opt/capfs/"
+                chroot "$tmp" javac -d /opt/capfs /opt/capfs/RuntimeProbe.java >>"$cache/.$name.log" 2>&1 ||
+                        die "cannot compile RuntimeProbe.java in $tmp (log: $cache/.$name.log)"
+                umount "$tmp/proc" || die "cannot unmount $tmp/proc"
+                chroot "$tmp" apt-get clean
+        fi
         rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/*_Packages
 
-        capfs_rootfs_stamp "$suite" >"$tmp/$stamp_name"
+        capfs_rootfs_stamp "$suite" "$flavour" >"$tmp/$stamp_name"
         if [[ -e $dir ]]; then
-                old=$(mktemp -u "$cache/.old-$suite.XXXXXX")
+                old=$(mktemp -u "$cache/.old-$name.XXXXXX")
                 mv -T "$dir" "$old"
         fi
         mv -T "$tmp" "$dir"
@@ -168,9 +200,9 @@ capfs_rootfs() (
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
         case ${1:-} in
         -h | --help)
-                sed -n '5,26s/^# \{0,1\}//p' "$0"
+                sed -n '5,30s/^# \{0,1\}//p' "$0"
                 exit 0
                 ;;
         esac
-        capfs_rootfs "${1:-bookworm}"
+        capfs_rootfs "${1:-bookworm}" "${2:-}"
 fi
