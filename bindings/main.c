@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "handover.h"
+#include "seccomp-wire.h"
 #include "supervisor.h"
 #include "worker.h"
 #include "parse/parse.h"
@@ -41,6 +42,7 @@ typedef struct Options {
         gboolean version;
         gboolean check;
         gboolean upgrade;
+        gboolean print_seccomp_socket;
         /* Between capfs processes: a worker's fds, an upgraded supervisor's state. */
         char *worker;
         char *resume;
@@ -135,6 +137,10 @@ static bool parse_options(int *argc, char ***argv, Options *o, GError **error) {
                 {"upgrade", 0, 0, G_OPTION_ARG_NONE, &o->upgrade,
                  "Replace the running capfs of MOUNTPOINT with the capfs and libcapfs installed now, "
                  "without unmounting",
+                 NULL},
+                {"print-seccomp-socket", 0, 0, G_OPTION_ARG_NONE, &o->print_seccomp_socket,
+                 "Print the socket on which the capfs of MOUNTPOINT answers containers' sysinfo() (for LXC's "
+                 "lxc.seccomp.notify.proxy) and exit",
                  NULL},
                 {"worker", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o->worker, NULL, NULL},
                 {"resume", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o->resume, NULL, NULL},
@@ -394,6 +400,16 @@ static int run_worker(const Options *o) {
         if (o->syslog)
                 use_syslog();
         return worker_run(&config);
+}
+
+/* The name is derived from the mountpoint as it resolves, like the supervisor's lock file. */
+static int print_seccomp_socket(const Options *o) {
+        const char *wanted = wanted_mountpoint(o);
+        g_autofree char *real = realpath(wanted, NULL);
+        g_autofree char *path = capfs_seccomp_socket_path(real ? real : wanted);
+
+        printf("%s\n", path);
+        return 0;
 }
 
 /* Run by a supervisor before it execs this binary to replace itself: can it read its state? */
@@ -675,6 +691,8 @@ int main(int argc, char **argv) {
                 r = check(&o);
         else if (o.upgrade)
                 r = upgrade(&o);
+        else if (o.print_seccomp_socket)
+                r = print_seccomp_socket(&o);
         else
                 r = run_daemon(&o);
         options_clear(&o);

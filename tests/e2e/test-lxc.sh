@@ -83,7 +83,8 @@ trap '_ct_stop; _teardown' EXIT
 
 # The snippet as installed, pointing at this checkout; the hook line is replaced to reach our
 # scratch mountpoint instead of /var/lib/capfs.
-sed "s|@CAPFS_LXC_DIR@|$LXC_DIR|g" "$LXC_DIR/capfs.conf.in" >"$WORKDIR/capfs.conf"
+sed -e "s|@CAPFS_LXC_DIR@|$LXC_DIR|g" -e "s|@CAPFS_SECCOMP_SOCKET@|$("$CAPFS" --print-seccomp-socket "$MNT")|g" \
+        "$LXC_DIR/capfs.conf.in" >"$WORKDIR/capfs.conf"
 # One CPU both ways: nproc counts the CPUs of its affinity mask, which follows the cpuset; capfs's
 # cpuinfo and sysfs views follow the cpuset and the CFS quota.
 first_cpu=$(cut -d, -f1 <"$(cg_host cpuset lxc)/cpuset.cpus")
@@ -187,6 +188,9 @@ done
 assert_eq "systemd's own hierarchy stays a real cgroup mount" cgroup \
         "$(ct findmnt -n -o FSTYPE -M /sys/fs/cgroup/systemd)"
 assert_eq "free -m shows the 512 MiB limit" 512 "$(ct free -m | awk '$1 == "Mem:" { print $2 }')"
+# sysinfo(2) through LXC's seccomp proxy, answered by capfs: glibc's _PHYS_PAGES comes from it.
+assert_eq "getconf _PHYS_PAGES (sysinfo) shows the 512 MiB limit" $((MEMORY_LIMIT / $(getconf PAGESIZE))) \
+        "$(ct getconf _PHYS_PAGES)"
 assert_eq "nproc shows 1 CPU" 1 "$(ct nproc)"
 assert_eq "nproc --all (sysfs) shows 1 CPU" 1 "$(ct nproc --all)"
 assert_eq "/proc/cpuinfo lists 1 CPU" 1 "$(ct grep -c '^processor' /proc/cpuinfo)"
