@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Answers system calls that containers' seccomp filters hand to a listener, on the proxy socket
- * (fs/seccomp-wire.h): sysinfo(2), with the numbers of the caller's container. One thread, one
- * poll loop over the listening socket and every connected holder; an answer costs a container
- * lookup and three rendered files, so nothing here waits on anything but the kernel.
+ * Answers system calls that containers' seccomp filters hand to a listener (fs/seccomp-wire.h),
+ * as the supervisor passes them on (seccomp-relay.c): sysinfo(2), with the numbers of the
+ * caller's container. One thread; an answer costs a container lookup and three rendered files,
+ * so nothing here waits on anything but the kernel.
  *
  * Anything this worker cannot answer itself gets SECCOMP_USER_NOTIF_FLAG_CONTINUE: the kernel
  * then runs the call as it would without the filter (the host's numbers), never an error.
@@ -27,14 +27,11 @@
 #include "seccomp-proxy.h"
 #include "seccomp-wire.h"
 
-#define MAX_HOLDERS 1024
-
 struct SeccompProxy {
         CapfsHost *host;
-        int listen_fd;
+        int channel_fd; /* from the supervisor, which owns the holders' connections */
         int quit_fd;
         GThread *thread;
-        GArray *holders; /* int: connected fds */
         unsigned continued_logged;
 };
 
@@ -99,9 +96,9 @@ static void close_fds(int *fds, size_t n) {
                         close(fds[i]);
 }
 
-/* One message from a holder; false when the connection is to be closed. */
+/* One message from the supervisor; false when the channel ended. */
 static bool serve_one(SeccompProxy *p, int fd) {
-        uint8_t buf[PROXY_MESSAGE_MAX];
+        uint8_t buf[sizeof(uint64_t) + PROXY_MESSAGE_MAX];
         union {
                 struct cmsghdr align;
                 char buf[CMSG_SPACE(sizeof(int) * PROXY_FDS)];
@@ -109,12 +106,14 @@ static bool serve_one(SeccompProxy *p, int fd) {
         struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
         struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
                              .msg_controllen = sizeof(control.buf)};
+        const size_t at = sizeof(uint64_t); /* the tag comes first */
         int fds[PROXY_FDS] = {-1, -1, -1};
         size_t nfds = 0;
         ProxyHeader header;
         struct seccomp_notif req;
         struct seccomp_notif_resp resp;
         const char *why = NULL;
+        size_t reply_len;
         ssize_t n;
         int r;
 
@@ -135,23 +134,19 @@ static bool serve_one(SeccompProxy *p, int fd) {
                                         close(received);
                         }
                 }
-        if ((size_t) n < sizeof(header) || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds != PROXY_FDS) {
-                g_warning("seccomp proxy: a malformed message (%zd bytes, %zu fds); closing that connection", n,
-                          nfds);
+        /* The supervisor checked the message; the sizes are checked again against what we read. */
+        if ((size_t) n < at + sizeof(header) || nfds != PROXY_FDS) {
                 close_fds(fds, nfds);
-                return false;
+                return true;
         }
-        memcpy(&header, buf, sizeof(header));
-        /* The structs may be larger on a later kernel; their first members are fixed by its ABI. */
+        memcpy(&header, buf + at, sizeof(header));
+        reply_len = sizeof(header) + (size_t) header.sizes.seccomp_notif + header.sizes.seccomp_notif_resp;
         if (header.sizes.seccomp_notif < sizeof(req) || header.sizes.seccomp_notif_resp < sizeof(resp) ||
-            sizeof(header) + (size_t) header.sizes.seccomp_notif + header.sizes.seccomp_notif_resp >
-                    (size_t) n) {
-                g_warning("seccomp proxy: a message with struct sizes %u/%u this capfs cannot read; closing",
-                          header.sizes.seccomp_notif, header.sizes.seccomp_notif_resp);
+            at + sizeof(header) + (size_t) header.sizes.seccomp_notif > (size_t) n || at + reply_len > sizeof(buf)) {
                 close_fds(fds, nfds);
-                return false;
+                return true;
         }
-        memcpy(&req, buf + sizeof(header), sizeof(req));
+        memcpy(&req, buf + at + sizeof(header), sizeof(req));
 
         r = answer_sysinfo(p, &req, fds[PROXY_FD_MEM], fds[PROXY_FD_LISTENER], &why);
         memset(&resp, 0, sizeof(resp));
@@ -168,66 +163,50 @@ static bool serve_one(SeccompProxy *p, int fd) {
 
         header.reserved = 0;
         header.cookie_len = 0;
-        memcpy(buf, &header, sizeof(header));
-        memcpy(buf + sizeof(header) + header.sizes.seccomp_notif, &resp, sizeof(resp));
-        iov.iov_len = sizeof(header) + header.sizes.seccomp_notif + header.sizes.seccomp_notif_resp;
-        return send(fd, buf, iov.iov_len, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t) iov.iov_len;
-}
-
-static void drop_holder(SeccompProxy *p, guint i) {
-        close(g_array_index(p->holders, int, i));
-        g_array_remove_index_fast(p->holders, i);
+        memcpy(buf + at, &header, sizeof(header));
+        memset(buf + at + sizeof(header) + header.sizes.seccomp_notif, 0, header.sizes.seccomp_notif_resp);
+        memcpy(buf + at + sizeof(header) + header.sizes.seccomp_notif, &resp, sizeof(resp));
+        return send(fd, buf, at + reply_len, MSG_NOSIGNAL) == (ssize_t) (at + reply_len);
 }
 
 static gpointer proxy_thread(gpointer data) {
         SeccompProxy *p = data;
 
         for (;;) {
-                guint n = p->holders->len;
-                g_autofree struct pollfd *pfd = g_new0(struct pollfd, n + 2);
+                struct pollfd pfd[2] = {{.fd = p->quit_fd, .events = POLLIN}, {.fd = p->channel_fd, .events = POLLIN}};
 
-                pfd[0] = (struct pollfd) {.fd = p->quit_fd, .events = POLLIN};
-                pfd[1] = (struct pollfd) {.fd = p->listen_fd, .events = POLLIN};
-                for (guint i = 0; i < n; i++)
-                        pfd[i + 2] = (struct pollfd) {.fd = g_array_index(p->holders, int, i), .events = POLLIN};
-                if (poll(pfd, n + 2, -1) < 0) {
+                if (poll(pfd, 2, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         g_warning("seccomp proxy: poll: %s; no more answers from this worker", g_strerror(errno));
                         break;
                 }
-                if (pfd[0].revents)
+                if ((pfd[1].revents & POLLIN) && !serve_one(p, p->channel_fd))
                         break;
-                /* Backwards, so that dropping one leaves the indexes still to visit in place. */
-                for (guint i = n; i-- > 0;) {
-                        if (!pfd[i + 2].revents)
-                                continue;
-                        if ((pfd[i + 2].revents & POLLIN) ? !serve_one(p, pfd[i + 2].fd) : true)
-                                drop_holder(p, i);
-                }
-                if (pfd[1].revents & POLLIN) {
-                        int fd = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-                        if (fd >= 0 && p->holders->len >= MAX_HOLDERS) {
-                                g_warning("seccomp proxy: %d holders connected already; refusing another",
-                                          MAX_HOLDERS);
-                                close(fd);
-                        } else if (fd >= 0)
-                                g_array_append_val(p->holders, fd);
+                if ((pfd[1].revents & (POLLHUP | POLLERR)) && !(pfd[1].revents & POLLIN))
+                        break; /* the supervisor was replaced (an upgrade): the next worker answers */
+                if (pfd[0].revents) {
+                        /* What the supervisor passed on before it told us to stop. */
+                        for (int i = 0; i < 1024; i++) {
+                                struct pollfd queued = {.fd = p->channel_fd, .events = POLLIN};
+                                if (poll(&queued, 1, 0) != 1 || !(queued.revents & POLLIN) ||
+                                    !serve_one(p, p->channel_fd))
+                                        break;
+                        }
+                        break;
                 }
         }
         return NULL;
 }
 
-SeccompProxy *seccomp_proxy_start(CapfsHost *host, int listen_fd) {
+SeccompProxy *seccomp_proxy_start(CapfsHost *host, int channel_fd) {
         SeccompProxy *p = g_new0(SeccompProxy, 1);
 
         p->host = host;
-        p->listen_fd = listen_fd;
+        p->channel_fd = channel_fd;
         p->quit_fd = eventfd(0, EFD_CLOEXEC);
-        p->holders = g_array_new(FALSE, FALSE, sizeof(int));
         if (p->quit_fd < 0) {
                 g_warning("seccomp proxy: eventfd: %s; not answering system calls", g_strerror(errno));
-                g_array_unref(p->holders);
                 g_free(p);
                 return NULL;
         }
@@ -243,36 +222,6 @@ void seccomp_proxy_stop(SeccompProxy *p) {
         if (write(p->quit_fd, &one, sizeof(one)) < 0)
                 g_warning("seccomp proxy: cannot stop its thread: %s", g_strerror(errno));
         g_thread_join(p->thread);
-        /* The holders reconnect, to the next worker, on their next message. */
-        for (guint i = p->holders->len; i-- > 0;)
-                drop_holder(p, i);
-        g_array_unref(p->holders);
         close(p->quit_fd);
         g_free(p);
-}
-
-int seccomp_proxy_listen(const char *path, GError **error) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        int fd;
-
-        if (strlen(path) >= sizeof(sa.sun_path)) {
-                g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG, "%s: too long for a socket", path);
-                return -1;
-        }
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0) {
-                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "socket: %s", g_strerror(errno));
-                return -1;
-        }
-        /* A socket file left by a capfs that did not stop cleanly: nobody listens on it any more. */
-        (void) unlink(path);
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
-            listen(fd, SOMAXCONN) < 0) {
-                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
-                            "cannot listen on %s: %s; is /run/capfs writable?", path, g_strerror(errno));
-                close(fd);
-                return -1;
-        }
-        return fd;
 }

@@ -45,6 +45,7 @@
 typedef struct Child {
         GPid pid;
         int control_fd;
+        int seccomp_channel; /* ours of its seccomp proxy channel; -1: none */
         uint32_t generation;
         guint control_watch;
         guint timeout;
@@ -60,6 +61,7 @@ typedef struct Supervisor {
         /* The seccomp proxy's listening socket: held here so that holders can always connect,
          * also while no worker serves (their message waits for the next one). -1: none. */
         int seccomp_fd;
+        SeccompRelay *relay;
         Handover *handover;
         GMainLoop *loop;
         Child *serving;
@@ -275,6 +277,7 @@ static Child *child_new(void) {
         Child *c = g_new0(Child, 1);
 
         c->control_fd = -1;
+        c->seccomp_channel = -1;
         return c;
 }
 
@@ -287,7 +290,16 @@ static void child_free(Child *c) {
                 g_source_remove(c->timeout);
         if (c->control_fd >= 0)
                 close(c->control_fd);
+        if (c->seccomp_channel >= 0)
+                close(c->seccomp_channel);
         g_free(c);
+}
+
+/* A worker that ended: what it did not answer of the seccomp proxy goes to the kernel. */
+static void child_end(Supervisor *s, Child *c) {
+        if (c)
+                seccomp_relay_channel_gone(s->relay, c->seccomp_channel);
+        child_free(c);
 }
 
 static void send_to(Child *c, const char *msg) {
@@ -316,6 +328,8 @@ static void watch_connection(Supervisor *s) {
 static void go(Supervisor *s, Child *c) {
         s->incoming = NULL;
         s->serving = c;
+        if (s->relay)
+                seccomp_relay_serve_with(s->relay, c->seccomp_channel);
         watch_connection(s);
         c->serving_since = g_get_monotonic_time();
         send_to(c, WORKER_MSG_GO);
@@ -438,7 +452,7 @@ static void on_child_exit(GPid pid, gint status, gpointer data) {
                                 restart_later(s);
                         }
                 }
-                child_free(c);
+                child_end(s, c);
                 if (s->shutting_down && !s->serving)
                         g_main_loop_quit(s->loop);
                 return;
@@ -455,7 +469,7 @@ static void on_child_exit(GPid pid, gint status, gpointer data) {
                 else
                         g_main_loop_quit(s->loop);
                 s->shutting_down = true;
-                child_free(c);
+                child_end(s, c);
                 return;
         }
         if (!(clean && c->stop_sent)) {
@@ -473,7 +487,7 @@ static void on_child_exit(GPid pid, gint status, gpointer data) {
                 reload_done(s, "ok");
         } else if (!s->incoming)
                 restart_later(s);
-        child_free(c);
+        child_end(s, c);
         write_status(s);
 }
 
@@ -491,7 +505,7 @@ static void append_serving_args(GPtrArray *argv, const SupervisorConfig *config)
 static void start_worker(Supervisor *s) {
         g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
         g_autofree char *fds = NULL;
-        int pair[2];
+        int pair[2], seccomp_pair[2] = {-1, -1};
         int keep[4];
         Child *c;
         pid_t parent = getpid();
@@ -505,10 +519,16 @@ static void start_worker(Supervisor *s) {
         c = child_new();
         c->generation = handover_next_generation(s->handover);
         c->control_fd = pair[0];
+        /* Without it the worker serves its files all the same; sysinfo() then gets the host's numbers. */
+        if (s->seccomp_fd >= 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, seccomp_pair) < 0)
+                g_warning("cannot create a seccomp proxy channel for a worker: %s", g_strerror(errno));
+        c->seccomp_channel = seccomp_pair[0];
+        if (c->seccomp_channel >= 0)
+                fcntl(c->seccomp_channel, F_SETFL, O_NONBLOCK);
         keep[0] = s->fuse_fd;
         keep[1] = handover_fd(s->handover);
         keep[2] = pair[1];
-        keep[3] = s->seccomp_fd;
+        keep[3] = seccomp_pair[1];
         fds = g_strdup_printf("--worker=%d,%d,%d,%d", keep[0], keep[1], keep[2], keep[3]);
         g_ptr_array_add(argv, g_strdup(s->config->exe));
         g_ptr_array_add(argv, g_strdup(fds));
@@ -518,6 +538,8 @@ static void start_worker(Supervisor *s) {
         if (pid < 0) {
                 g_warning("cannot start a worker: %s", g_strerror(errno));
                 close(pair[1]);
+                if (seccomp_pair[1] >= 0)
+                        close(seccomp_pair[1]);
                 child_free(c);
                 restart_later(s);
                 return;
@@ -539,6 +561,8 @@ static void start_worker(Supervisor *s) {
                 _exit(127);
         }
         close(pair[1]);
+        if (seccomp_pair[1] >= 0)
+                close(seccomp_pair[1]);
         c->pid = pid;
         c->control_watch = g_unix_fd_add(c->control_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_control, s);
         c->timeout = g_timeout_add_seconds(START_TIMEOUT_SEC, on_start_timeout, c);
@@ -664,8 +688,15 @@ static void upgrade(Supervisor *s) {
                 if (keep[i] >= 0)
                         fcntl(keep[i], F_SETFD, 0);
         sd_notify_fd("RELOADING=1", -1);
+        /* The holders reconnect to the listening socket, which the new image serves. */
+        g_clear_pointer(&s->relay, seccomp_relay_free);
         execv(s->config->exe, (char **) argv->pdata);
         g_warning("cannot exec %s: %s; upgrading the worker only", s->config->exe, g_strerror(errno));
+        if (s->seccomp_fd >= 0) {
+                s->relay = seccomp_relay_new(s->seccomp_fd);
+                if (s->serving)
+                        seccomp_relay_serve_with(s->relay, s->serving->seccomp_channel);
+        }
         for (int i = 0; i < 5; i++)
                 if (keep[i] >= 0)
                         fcntl(keep[i], F_SETFD, FD_CLOEXEC);
@@ -764,6 +795,8 @@ static int supervise(Supervisor *s) {
         g_autofree char *status = capfs_status_path(s->config->mountpoint);
 
         s->loop = g_main_loop_new(NULL, FALSE);
+        if (s->seccomp_fd >= 0 && !s->relay)
+                s->relay = seccomp_relay_new(s->seccomp_fd);
         sources[0] = g_unix_signal_add(SIGTERM, on_stop_signal, s);
         sources[1] = g_unix_signal_add(SIGINT, on_stop_signal, s);
         sources[2] = g_unix_signal_add(SIGHUP, on_stop_signal, s);
@@ -780,8 +813,9 @@ static int supervise(Supervisor *s) {
                 g_source_remove(s->shutdown_timeout);
         if (s->fuse_error_source)
                 g_source_remove(s->fuse_error_source);
-        child_free(s->serving);
-        child_free(s->incoming);
+        child_end(s, g_steal_pointer(&s->serving));
+        child_end(s, g_steal_pointer(&s->incoming));
+        g_clear_pointer(&s->relay, seccomp_relay_free);
         g_main_loop_unref(s->loop);
         unlink(status);
         g_free(s->reload_result);

@@ -29,7 +29,7 @@ typedef struct WorkerConfig {
         int fuse_fd;
         int state_fd;
         int control_fd;
-        int seccomp_fd; /* the supervisor's listening proxy socket; -1: none */
+        int seccomp_fd; /* the seccomp proxy channel from the supervisor (seccomp-proxy.h); -1: none */
         const char *mountpoint; /* for messages */
         CapfsCpuView cpu_view;
         /* The cgroup view's budget where a container's cgroup2 root sets none (CapfsHost's). */

@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The supervisor's half of the seccomp proxy: it owns the listening socket and the holders'
+ * connections (LXC's monitors, capfs-launch), which therefore outlive any worker, and passes each
+ * notification on to the serving worker over that worker's channel, tagged, with its fds. A worker
+ * that dies with notifications in hand, or no worker at all, leaves them to the kernel: the holder
+ * gets SECCOMP_USER_NOTIF_FLAG_CONTINUE (the host's numbers) at once, never an error and never a
+ * closed connection in the middle of a call, which LXC would answer with ENOSYS.
+ */
+#include <errno.h>
+#include <glib-unix.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "seccomp-proxy.h"
+#include "seccomp-wire.h"
+
+typedef struct SeccompRelay SeccompRelay;
+
+typedef struct Holder {
+        SeccompRelay *relay;
+        int fd;
+        guint watch;
+        int refs;
+} Holder;
+
+typedef struct Outstanding {
+        Holder *holder;
+        int channel;
+        size_t len;
+        uint8_t message[]; /* header and notification as received, for a CONTINUE answer */
+} Outstanding;
+
+typedef struct Channel {
+        int fd;
+        guint watch;
+} Channel;
+
+struct SeccompRelay {
+        int listen_fd;
+        guint listen_watch;
+        GHashTable *holders; /* Holder* set */
+        GHashTable *outstanding; /* tag (uint64_t*) -> Outstanding* */
+        GPtrArray *channels; /* Channel*: every worker that may still answer */
+        int serving; /* channel of the serving worker; -1: none */
+        uint64_t next_tag;
+        unsigned continued_logged;
+};
+
+static Holder *holder_ref(Holder *h) {
+        h->refs++;
+        return h;
+}
+
+static void holder_unref(Holder *h) {
+        if (--h->refs > 0)
+                return;
+        if (h->fd >= 0)
+                close(h->fd);
+        g_free(h);
+}
+
+static void holder_drop(SeccompRelay *r, Holder *h) {
+        if (h->watch)
+                g_source_remove(h->watch);
+        h->watch = 0;
+        g_hash_table_remove(r->holders, h); /* unrefs */
+}
+
+static void send_to_holder(Holder *h, const void *buf, size_t len) {
+        /* A holder that went away meanwhile: nobody waits for this answer any more. */
+        if (h->fd >= 0 && send(h->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t) len)
+                g_debug("seccomp proxy: cannot answer holder fd %d: %s", h->fd, g_strerror(errno));
+}
+
+/* Lets the kernel answer: the notification's id with SECCOMP_USER_NOTIF_FLAG_CONTINUE. */
+static void answer_continue(SeccompRelay *r, Holder *h, const uint8_t *message, size_t len, const char *why) {
+        ProxyHeader header;
+        struct seccomp_notif req;
+        struct seccomp_notif_resp resp = {.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE};
+        g_autofree uint8_t *reply = NULL;
+        size_t reply_len;
+
+        memcpy(&header, message, sizeof(header));
+        memcpy(&req, message + sizeof(header), sizeof(req));
+        reply_len = sizeof(header) + header.sizes.seccomp_notif + header.sizes.seccomp_notif_resp;
+        if (reply_len > len + header.sizes.seccomp_notif_resp)
+                return;
+        reply = g_malloc0(reply_len);
+        header.reserved = 0;
+        header.cookie_len = 0;
+        memcpy(reply, &header, sizeof(header));
+        memcpy(reply + sizeof(header), message + sizeof(header), header.sizes.seccomp_notif);
+        resp.id = req.id;
+        memcpy(reply + sizeof(header) + header.sizes.seccomp_notif, &resp, sizeof(resp));
+        send_to_holder(h, reply, reply_len);
+        if (r->continued_logged++ % 64 == 0)
+                g_message("seccomp proxy: sysinfo() of pid %u left to the kernel (the host's numbers): %s", req.pid,
+                          why);
+}
+
+static void outstanding_free(gpointer data) {
+        Outstanding *o = data;
+        holder_unref(o->holder);
+        g_free(o);
+}
+
+/* The worker's answer, as it came, on to the holder that asked. */
+static gboolean on_channel(gint fd, GIOCondition cond, gpointer data) {
+        SeccompRelay *r = data;
+        uint8_t buf[sizeof(uint64_t) + PROXY_MESSAGE_MAX];
+        ssize_t n;
+
+        while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > (ssize_t) sizeof(uint64_t)) {
+                uint64_t tag;
+                Outstanding *o;
+
+                memcpy(&tag, buf, sizeof(tag));
+                o = g_hash_table_lookup(r->outstanding, &tag);
+                if (o && o->channel == fd) {
+                        send_to_holder(o->holder, buf + sizeof(tag), (size_t) n - sizeof(tag));
+                        g_hash_table_remove(r->outstanding, &tag);
+                }
+        }
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || (cond & (G_IO_HUP | G_IO_ERR))) {
+                /* The worker is gone: what it held is answered when its exit is seen. */
+                for (guint i = 0; i < r->channels->len; i++) {
+                        Channel *c = r->channels->pdata[i];
+                        if (c->fd == fd)
+                                c->watch = 0;
+                }
+                return G_SOURCE_REMOVE;
+        }
+        return G_SOURCE_CONTINUE;
+}
+
+static void close_fds(int *fds, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                close(fds[i]);
+}
+
+/* Hands one notification to the serving worker; false when it could not be. */
+static bool pass_on(SeccompRelay *r, Holder *h, const uint8_t *message, size_t len, const int *fds, size_t nfds) {
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int) * PROXY_FDS)];
+        } control = {0};
+        uint64_t tag = ++r->next_tag;
+        struct iovec iov[2] = {{.iov_base = &tag, .iov_len = sizeof(tag)},
+                               {.iov_base = (void *) message, .iov_len = len}};
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2, .msg_control = control.buf,
+                            .msg_controllen = CMSG_SPACE(sizeof(int) * nfds)};
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        Outstanding *o;
+
+        if (r->serving < 0)
+                return false;
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+        if (sendmsg(r->serving, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t) (sizeof(tag) + len))
+                return false;
+        o = g_malloc(sizeof(*o) + len);
+        o->holder = holder_ref(h);
+        o->channel = r->serving;
+        o->len = len;
+        memcpy(o->message, message, len);
+        g_hash_table_insert(r->outstanding, g_memdup2(&tag, sizeof(tag)), o);
+        return true;
+}
+
+/*
+ * Takes every message @h sent, passing each on (@pass) or leaving it to the kernel. True while
+ * the connection is good (nothing more to read now), false when it ended or misbehaved.
+ */
+static bool read_holder(SeccompRelay *r, Holder *h, bool pass) {
+        int fd = h->fd;
+
+        for (;;) {
+                uint8_t buf[PROXY_MESSAGE_MAX];
+                union {
+                        struct cmsghdr align;
+                        char buf[CMSG_SPACE(sizeof(int) * PROXY_FDS)];
+                } control;
+                struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+                struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                                    .msg_controllen = sizeof(control.buf)};
+                int fds[PROXY_FDS];
+                size_t nfds = 0;
+                ProxyHeader header;
+                ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        return true;
+                if (n <= 0)
+                        return false;
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                                for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+                                        int received;
+                                        memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                                        if (nfds < PROXY_FDS)
+                                                fds[nfds++] = received;
+                                        else
+                                                close(received);
+                                }
+                memcpy(&header, buf, MIN(sizeof(header), (size_t) n));
+                if ((size_t) n < sizeof(header) + sizeof(struct seccomp_notif) ||
+                    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds != PROXY_FDS ||
+                    header.sizes.seccomp_notif < sizeof(struct seccomp_notif) ||
+                    sizeof(header) + (size_t) header.sizes.seccomp_notif > (size_t) n) {
+                        g_warning("seccomp proxy: a malformed message (%zd bytes, %zu fds); closing that connection",
+                                  n, nfds);
+                        close_fds(fds, nfds);
+                        return false;
+                }
+                if (!pass || !pass_on(r, h, buf, (size_t) n, fds, nfds))
+                        answer_continue(r, h, buf, (size_t) n,
+                                        pass ? "no worker serves right now" : "capfs is stopping or being replaced");
+                close_fds(fds, nfds);
+        }
+}
+
+static void drain_holder(SeccompRelay *r, Holder *h) {
+        (void) read_holder(r, h, false);
+}
+
+static gboolean on_holder(gint fd, GIOCondition cond, gpointer data) {
+        Holder *h = data;
+        SeccompRelay *r = h->relay;
+
+        (void) fd;
+        if (read_holder(r, h, true) && !(cond & (G_IO_HUP | G_IO_ERR)))
+                return G_SOURCE_CONTINUE;
+        h->watch = 0;
+        holder_drop(r, h);
+        return G_SOURCE_REMOVE;
+}
+
+static gboolean on_listen(gint fd, GIOCondition cond, gpointer data) {
+        SeccompRelay *r = data;
+        int conn;
+
+        while ((conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+                Holder *h = g_new0(Holder, 1);
+
+                h->relay = r;
+                h->fd = conn;
+                h->refs = 1;
+                h->watch = g_unix_fd_add(conn, G_IO_IN | G_IO_HUP | G_IO_ERR, on_holder, h);
+                g_hash_table_add(r->holders, h);
+        }
+        (void) cond;
+        return G_SOURCE_CONTINUE;
+}
+
+SeccompRelay *seccomp_relay_new(int listen_fd) {
+        SeccompRelay *r = g_new0(SeccompRelay, 1);
+
+        r->listen_fd = listen_fd;
+        r->serving = -1;
+        r->holders = g_hash_table_new_full(NULL, NULL, (GDestroyNotify) holder_unref, NULL);
+        r->outstanding = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, outstanding_free);
+        r->channels = g_ptr_array_new_with_free_func(g_free);
+        r->listen_watch = g_unix_fd_add(listen_fd, G_IO_IN, on_listen, r);
+        return r;
+}
+
+void seccomp_relay_serve_with(SeccompRelay *r, int channel_fd) {
+        r->serving = channel_fd;
+        if (channel_fd < 0)
+                return;
+        Channel *c = g_new0(Channel, 1);
+        c->fd = channel_fd;
+        c->watch = g_unix_fd_add(channel_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_channel, r);
+        g_ptr_array_add(r->channels, c);
+}
+
+/* Whatever a channel's worker still held goes to the kernel; @channel_fd -1: every channel. */
+static void continue_outstanding(SeccompRelay *r, int channel_fd, const char *why) {
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, r->outstanding);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                Outstanding *o = value;
+                if (channel_fd >= 0 && o->channel != channel_fd)
+                        continue;
+                answer_continue(r, o->holder, o->message, o->len, why);
+                g_hash_table_iter_remove(&it);
+        }
+}
+
+void seccomp_relay_channel_gone(SeccompRelay *r, int channel_fd) {
+        if (!r || channel_fd < 0)
+                return;
+        /* Answers it sent before it ended are still in the socket. */
+        on_channel(channel_fd, 0, r);
+        continue_outstanding(r, channel_fd, "the worker ended before it answered");
+        for (guint i = 0; i < r->channels->len; i++) {
+                Channel *c = r->channels->pdata[i];
+                if (c->fd != channel_fd)
+                        continue;
+                if (c->watch)
+                        g_source_remove(c->watch);
+                g_ptr_array_remove_index_fast(r->channels, i);
+                break;
+        }
+        if (r->serving == channel_fd)
+                r->serving = -1;
+}
+
+void seccomp_relay_free(SeccompRelay *r) {
+        GHashTableIter it;
+        gpointer key;
+
+        if (!r)
+                return;
+        continue_outstanding(r, -1, "capfs is stopping or being replaced");
+        for (guint i = 0; i < r->channels->len; i++) {
+                Channel *c = r->channels->pdata[i];
+                if (c->watch)
+                        g_source_remove(c->watch);
+        }
+        g_hash_table_iter_init(&it, r->holders);
+        while (g_hash_table_iter_next(&it, &key, NULL)) {
+                Holder *h = key;
+                if (h->watch)
+                        g_source_remove(h->watch);
+                h->watch = 0;
+                /* First their sending side: a holder's next message fails at once (LXC and
+                 * capfs-launch then connect again, to the listening socket, which the next
+                 * supervisor serves: an upgrade, a restart from systemd's fd store). Then what
+                 * they sent before that goes to the kernel, and only then the connection. */
+                shutdown(h->fd, SHUT_RD);
+                drain_holder(r, h);
+        }
+        g_source_remove(r->listen_watch);
+        g_hash_table_unref(r->outstanding);
+        g_hash_table_unref(r->holders);
+        g_ptr_array_unref(r->channels);
+        g_free(r);
+}
+
+int seccomp_proxy_listen(const char *path, GError **error) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        int fd;
+
+        if (strlen(path) >= sizeof(sa.sun_path)) {
+                g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG, "%s: too long for a socket", path);
+                return -1;
+        }
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "socket: %s", g_strerror(errno));
+                return -1;
+        }
+        /* A socket file left by a capfs that did not stop cleanly: nobody listens on it any more. */
+        (void) unlink(path);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
+            listen(fd, SOMAXCONN) < 0) {
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                            "cannot listen on %s: %s; is /run/capfs writable?", path, g_strerror(errno));
+                close(fd);
+                return -1;
+        }
+        return fd;
+}
