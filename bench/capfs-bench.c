@@ -6,6 +6,7 @@
  *   capfs-bench latency PATH ITERATIONS        -> "latency PATH median_ns p99_ns ITERATIONS errors"
  *   capfs-bench write PATH VALUE ITERATIONS    -> the same, for open+write+close
  *   capfs-bench throughput PATH SECONDS        -> "throughput PATH reads errors seconds"
+ *   capfs-bench sysinfo ITERATIONS             -> "sysinfo - median_ns p99_ns ITERATIONS errors totalram"
  *
  * Each iteration is timed on its own (CLOCK_MONOTONIC), so the median and the 99th percentile come
  * from the full distribution, not from an average.
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,6 +95,30 @@ static int throughput(const char *path, double seconds) {
         return 0;
 }
 
+/* sysinfo(2), as glibc's sysconf(_SC_PHYS_PAGES) and busybox call it; totalram says who answered. */
+static int sysinfo_latency(long iterations) {
+        uint64_t *samples = calloc((size_t) iterations, sizeof(*samples));
+        struct sysinfo si = {0};
+        long errors = 0;
+        if (!samples)
+                return 1;
+        for (int i = 0; i < 20; i++)
+                (void) sysinfo(&si);
+        for (long i = 0; i < iterations; i++) {
+                uint64_t start = now_ns();
+                int r = sysinfo(&si);
+                samples[i] = now_ns() - start;
+                if (r < 0)
+                        errors++;
+        }
+        qsort(samples, (size_t) iterations, sizeof(*samples), compare_u64);
+        printf("sysinfo - %lu %lu %ld %ld %llu\n", (unsigned long) samples[iterations / 2],
+               (unsigned long) samples[iterations * 99 / 100], iterations, errors,
+               (unsigned long long) si.totalram * si.mem_unit);
+        free(samples);
+        return 0;
+}
+
 int main(int argc, char **argv) {
         if (argc == 4 && strcmp(argv[1], "latency") == 0 && atol(argv[3]) > 0)
                 return latency(argv[2], NULL, atol(argv[3]));
@@ -100,9 +126,11 @@ int main(int argc, char **argv) {
                 return latency(argv[2], argv[3], atol(argv[4]));
         if (argc == 4 && strcmp(argv[1], "throughput") == 0 && atof(argv[3]) > 0)
                 return throughput(argv[2], atof(argv[3]));
+        if (argc == 3 && strcmp(argv[1], "sysinfo") == 0 && atol(argv[2]) > 0)
+                return sysinfo_latency(atol(argv[2]));
         fprintf(stderr,
                 "usage: %s latency PATH ITERATIONS | write PATH VALUE ITERATIONS | throughput PATH "
-                "SECONDS\n",
+                "SECONDS | sysinfo ITERATIONS\n",
                 argv[0]);
         return 2;
 }

@@ -166,7 +166,7 @@ vm_lane() {
         # The boot tests on cgroup2: the rootfs caches the host's e2e lane filled are visible in
         # the guest (read-only under its overlay), so nothing is downloaded there.
         vm_suite e2e "boot tests" --timeout 3600 --memory 3G --env CAPFS_TEST_WATCHDOG=900 -- \
-                --suite e2e --suite escape test-boot-bookworm test-boot-trixie test-scope test-planted
+                --suite e2e --suite escape test-boot-bookworm test-boot-trixie test-scope test-planted test-runtimes
 }
 
 # vm_suite LOGNAME WHAT [tests/vm/run options...] -- [meson test options...]: one VM boot running
