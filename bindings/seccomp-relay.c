@@ -2,10 +2,13 @@
 /*
  * The supervisor's half of the seccomp proxy: it owns the listening socket and the holders'
  * connections (LXC's monitors, capfs-launch), which therefore outlive any worker, and passes each
- * notification on to the serving worker over that worker's channel, tagged, with its fds. A worker
- * that dies with notifications in hand, or no worker at all, leaves them to the kernel: the holder
- * gets SECCOMP_USER_NOTIF_FLAG_CONTINUE (the host's numbers) at once, never an error and never a
- * closed connection in the middle of a call, which LXC would answer with ENOSYS.
+ * notification on to the serving worker over that worker's channel, tagged, with its fds. It keeps
+ * each one (and its fds) until it is answered: a worker that dies with notifications in hand, or a
+ * moment without any worker (a restart, a reload), only delays them to the next worker. One that
+ * no worker answers within ANSWER_WITHIN_MS goes to the kernel: the holder gets
+ * SECCOMP_USER_NOTIF_FLAG_CONTINUE (the host's numbers), never an error and never a closed
+ * connection in the middle of a call, which LXC would answer with ENOSYS. A JVM that starts while
+ * capfs reloads thus still sizes its heap to the container, not to the host.
  */
 #include <errno.h>
 #include <glib-unix.h>
@@ -18,6 +21,10 @@
 #include "seccomp-proxy.h"
 #include "seccomp-wire.h"
 
+/* Below capfs-launch's own 2 s (SYSINFO_RELAY_TIMEOUT_MS), so the holder hears it from us. */
+#define ANSWER_WITHIN_MS 1500
+#define DEADLINE_CHECK_MS 100
+
 typedef struct SeccompRelay SeccompRelay;
 
 typedef struct Holder {
@@ -29,9 +36,11 @@ typedef struct Holder {
 
 typedef struct Outstanding {
         Holder *holder;
-        int channel;
+        int channel; /* the worker's it went to; -1: waiting for one */
+        gint64 deadline; /* monotonic: then the kernel answers */
+        int fds[PROXY_FDS]; /* kept to send it again to the next worker */
         size_t len;
-        uint8_t message[]; /* header and notification as received, for a CONTINUE answer */
+        uint8_t message[]; /* as received: sent again, or the base of a CONTINUE answer */
 } Outstanding;
 
 typedef struct Channel {
@@ -47,6 +56,7 @@ struct SeccompRelay {
         GPtrArray *channels; /* Channel*: every worker that may still answer */
         int serving; /* channel of the serving worker; -1: none */
         uint64_t next_tag;
+        guint deadline_timer;
         unsigned continued_logged;
 };
 
@@ -105,12 +115,14 @@ static void answer_continue(SeccompRelay *r, Holder *h, const uint8_t *message, 
 static void outstanding_free(gpointer data) {
         Outstanding *o = data;
         holder_unref(o->holder);
+        for (size_t i = 0; i < PROXY_FDS; i++)
+                if (o->fds[i] >= 0)
+                        close(o->fds[i]);
         g_free(o);
 }
 
-/* The worker's answer, as it came, on to the holder that asked. */
-static gboolean on_channel(gint fd, GIOCondition cond, gpointer data) {
-        SeccompRelay *r = data;
+/* The worker's answers, as they came, on to the holders that asked: false when the channel ended. */
+static bool read_answers(SeccompRelay *r, int fd) {
         uint8_t buf[sizeof(uint64_t) + PROXY_MESSAGE_MAX];
         ssize_t n;
 
@@ -120,21 +132,27 @@ static gboolean on_channel(gint fd, GIOCondition cond, gpointer data) {
 
                 memcpy(&tag, buf, sizeof(tag));
                 o = g_hash_table_lookup(r->outstanding, &tag);
+                /* An answer after its deadline, or from a worker it is no longer with: already answered. */
                 if (o && o->channel == fd) {
                         send_to_holder(o->holder, buf + sizeof(tag), (size_t) n - sizeof(tag));
                         g_hash_table_remove(r->outstanding, &tag);
                 }
         }
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || (cond & (G_IO_HUP | G_IO_ERR))) {
-                /* The worker is gone: what it held is answered when its exit is seen. */
-                for (guint i = 0; i < r->channels->len; i++) {
-                        Channel *c = r->channels->pdata[i];
-                        if (c->fd == fd)
-                                c->watch = 0;
-                }
-                return G_SOURCE_REMOVE;
+        return !(n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR));
+}
+
+static gboolean on_channel(gint fd, GIOCondition cond, gpointer data) {
+        SeccompRelay *r = data;
+
+        if (read_answers(r, fd) && !(cond & (G_IO_HUP | G_IO_ERR)))
+                return G_SOURCE_CONTINUE;
+        /* The worker is gone: what it held is passed on when its exit is seen. */
+        for (guint i = 0; i < r->channels->len; i++) {
+                Channel *c = r->channels->pdata[i];
+                if (c->fd == fd)
+                        c->watch = 0;
         }
-        return G_SOURCE_CONTINUE;
+        return G_SOURCE_REMOVE;
 }
 
 static void close_fds(int *fds, size_t n) {
@@ -142,35 +160,77 @@ static void close_fds(int *fds, size_t n) {
                 close(fds[i]);
 }
 
-/* Hands one notification to the serving worker; false when it could not be. */
-static bool pass_on(SeccompRelay *r, Holder *h, const uint8_t *message, size_t len, const int *fds, size_t nfds) {
+/* Sends @o to the serving worker; false when none serves or its channel is full. */
+static bool send_outstanding(SeccompRelay *r, uint64_t tag, Outstanding *o) {
         union {
                 struct cmsghdr align;
                 char buf[CMSG_SPACE(sizeof(int) * PROXY_FDS)];
         } control = {0};
-        uint64_t tag = ++r->next_tag;
         struct iovec iov[2] = {{.iov_base = &tag, .iov_len = sizeof(tag)},
-                               {.iov_base = (void *) message, .iov_len = len}};
+                               {.iov_base = o->message, .iov_len = o->len}};
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2, .msg_control = control.buf,
-                            .msg_controllen = CMSG_SPACE(sizeof(int) * nfds)};
+                            .msg_controllen = sizeof(control.buf)};
         struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        Outstanding *o;
 
         if (r->serving < 0)
                 return false;
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-        if (sendmsg(r->serving, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t) (sizeof(tag) + len))
+        c->cmsg_len = CMSG_LEN(sizeof(int) * PROXY_FDS);
+        memcpy(CMSG_DATA(c), o->fds, sizeof(int) * PROXY_FDS);
+        if (sendmsg(r->serving, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t) (sizeof(tag) + o->len))
                 return false;
-        o = g_malloc(sizeof(*o) + len);
-        o->holder = holder_ref(h);
         o->channel = r->serving;
+        return true;
+}
+
+/* Every notification waiting for a worker, to the serving one. */
+static void send_waiting(SeccompRelay *r) {
+        GHashTableIter it;
+        gpointer key, value;
+
+        g_hash_table_iter_init(&it, r->outstanding);
+        while (g_hash_table_iter_next(&it, &key, &value))
+                if (((Outstanding *) value)->channel < 0 && !send_outstanding(r, *(uint64_t *) key, value))
+                        break;
+}
+
+static gboolean on_deadline_check(gpointer data) {
+        SeccompRelay *r = data;
+        gint64 now = g_get_monotonic_time();
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, r->outstanding);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                Outstanding *o = value;
+                if (now < o->deadline)
+                        continue;
+                answer_continue(r, o->holder, o->message, o->len,
+                                o->channel < 0 ? "no worker served within 1.5 s" : "the worker did not answer within 1.5 s");
+                g_hash_table_iter_remove(&it);
+        }
+        if (g_hash_table_size(r->outstanding) > 0)
+                return G_SOURCE_CONTINUE;
+        r->deadline_timer = 0;
+        return G_SOURCE_REMOVE;
+}
+
+/* Takes one notification over, with its fds: to the serving worker, or waiting for the next. */
+static void pass_on(SeccompRelay *r, Holder *h, const uint8_t *message, size_t len, const int *fds) {
+        uint64_t tag = ++r->next_tag;
+        Outstanding *o = g_malloc(sizeof(*o) + len);
+
+        o->holder = holder_ref(h);
+        o->channel = -1;
+        o->deadline = g_get_monotonic_time() + ANSWER_WITHIN_MS * G_TIME_SPAN_MILLISECOND;
+        memcpy(o->fds, fds, sizeof(o->fds));
         o->len = len;
         memcpy(o->message, message, len);
         g_hash_table_insert(r->outstanding, g_memdup2(&tag, sizeof(tag)), o);
-        return true;
+        (void) send_outstanding(r, tag, o);
+        if (!r->deadline_timer)
+                r->deadline_timer = g_timeout_add(DEADLINE_CHECK_MS, on_deadline_check, r);
 }
 
 /*
@@ -218,10 +278,12 @@ static bool read_holder(SeccompRelay *r, Holder *h, bool pass) {
                         close_fds(fds, nfds);
                         return false;
                 }
-                if (!pass || !pass_on(r, h, buf, (size_t) n, fds, nfds))
-                        answer_continue(r, h, buf, (size_t) n,
-                                        pass ? "no worker serves right now" : "capfs is stopping or being replaced");
-                close_fds(fds, nfds);
+                if (pass)
+                        pass_on(r, h, buf, (size_t) n, fds);
+                else {
+                        answer_continue(r, h, buf, (size_t) n, "capfs is stopping or being replaced");
+                        close_fds(fds, nfds);
+                }
         }
 }
 
@@ -278,29 +340,28 @@ void seccomp_relay_serve_with(SeccompRelay *r, int channel_fd) {
         c->fd = channel_fd;
         c->watch = g_unix_fd_add(channel_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_channel, r);
         g_ptr_array_add(r->channels, c);
+        send_waiting(r);
 }
 
-/* Whatever a channel's worker still held goes to the kernel; @channel_fd -1: every channel. */
-static void continue_outstanding(SeccompRelay *r, int channel_fd, const char *why) {
+/* Everything outstanding goes to the kernel. */
+static void continue_all(SeccompRelay *r, const char *why) {
         GHashTableIter it;
         gpointer value;
 
         g_hash_table_iter_init(&it, r->outstanding);
         while (g_hash_table_iter_next(&it, NULL, &value)) {
                 Outstanding *o = value;
-                if (channel_fd >= 0 && o->channel != channel_fd)
-                        continue;
                 answer_continue(r, o->holder, o->message, o->len, why);
                 g_hash_table_iter_remove(&it);
         }
 }
 
 void seccomp_relay_channel_gone(SeccompRelay *r, int channel_fd) {
+        GHashTableIter it;
+        gpointer value;
+
         if (!r || channel_fd < 0)
                 return;
-        /* Answers it sent before it ended are still in the socket. */
-        on_channel(channel_fd, 0, r);
-        continue_outstanding(r, channel_fd, "the worker ended before it answered");
         for (guint i = 0; i < r->channels->len; i++) {
                 Channel *c = r->channels->pdata[i];
                 if (c->fd != channel_fd)
@@ -310,8 +371,16 @@ void seccomp_relay_channel_gone(SeccompRelay *r, int channel_fd) {
                 g_ptr_array_remove_index_fast(r->channels, i);
                 break;
         }
+        /* Answers it sent before it ended are still in the socket. */
+        (void) read_answers(r, channel_fd);
+        /* What it did not answer waits for the next worker (or its deadline). */
+        g_hash_table_iter_init(&it, r->outstanding);
+        while (g_hash_table_iter_next(&it, NULL, &value))
+                if (((Outstanding *) value)->channel == channel_fd)
+                        ((Outstanding *) value)->channel = -1;
         if (r->serving == channel_fd)
                 r->serving = -1;
+        send_waiting(r);
 }
 
 void seccomp_relay_free(SeccompRelay *r) {
@@ -320,7 +389,9 @@ void seccomp_relay_free(SeccompRelay *r) {
 
         if (!r)
                 return;
-        continue_outstanding(r, -1, "capfs is stopping or being replaced");
+        continue_all(r, "capfs is stopping or being replaced");
+        if (r->deadline_timer)
+                g_source_remove(r->deadline_timer);
         for (guint i = 0; i < r->channels->len; i++) {
                 Channel *c = r->channels->pdata[i];
                 if (c->watch)
