@@ -225,6 +225,27 @@ assert_match "a disk node it makes itself cannot be opened" "^made.*Operation no
 assert_eq "its root shows its memory limit inside" "$MEMORY_LIMIT" "$(inside "cat $CT_MEMORY/$LIMIT_KNOB" 2>&1)"
 refused "writing its own top memory limit fails" "echo 4294967296 >$CT_MEMORY/$LIMIT_KNOB"
 assert_eq "its memory limit is unchanged on the host" "$MEMORY_LIMIT" "$(cat "$ROOT_MEMORY/$LIMIT_KNOB")"
+# Every other limit at its root, each raised to none: refused, and unchanged on the host.
+if on_v2; then
+        root_knobs=("cpu.max:max 100000" "pids.max:max" "cpuset.cpus:0-$(($(nproc) - 1))" "memory.swap.max:max")
+        root_dir() { echo "$ROOT_MEMORY"; }
+else
+        root_knobs=("cpu/cpu.cfs_quota_us:-1" "pids/pids.max:max" "cpuset/cpuset.cpus:0-$(($(nproc) - 1))"
+                "memory/memory.memsw.limit_in_bytes:-1")
+        root_dir() { cg_host "${1%%/*}" launch; }
+fi
+for entry in "${root_knobs[@]}"; do
+        knob=${entry%%:*} value=${entry#*:}
+        if on_v2; then
+                inside_path=$CT_MEMORY/$knob host_path=$ROOT_MEMORY/$knob
+        else
+                inside_path=/sys/fs/cgroup/$knob host_path=$(root_dir "$knob")/capfs/$NAME/payload/${knob#*/}
+        fi
+        [[ -e $host_path ]] || continue
+        before=$(cat "$host_path")
+        refused "raising its own ${knob#*/} fails" "echo '$value' >$inside_path"
+        assert_eq "its ${knob#*/} is unchanged on the host" "$before" "$(cat "$host_path")"
+done
 refused "freezing its own root fails" "$FREEZE"
 assert_eq "its root is not frozen on the host" THAWED "$(frozen)"
 # A process outside: the host's pids are not in its namespace, and capfs refuses moves of what
