@@ -17,42 +17,26 @@
 #include <unistd.h>
 
 #include "launch.h"
+#include "seccomp-wire.h"
 
 static int pass_fd(int sock, int fd) {
-        union {
-                struct cmsghdr align;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {0};
         char byte = 'l';
         struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                            .msg_controllen = sizeof(control.buf)};
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof(int));
-        return sendmsg(sock, &mh, 0) == 1 ? 0 : -errno;
+        return wire_send(sock, &iov, 1, &fd, 1, 0) == 1 ? 0 : -1;
 }
 
 static int receive_fd(int sock) {
-        union {
-                struct cmsghdr align;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control;
+        int fds[WIRE_FDS_MAX];
+        size_t nfds;
         char byte;
-        struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                            .msg_controllen = sizeof(control.buf)};
-        int fd = -1;
 
-        if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
+        if (wire_recv(sock, &byte, 1, fds, &nfds, 0) != 1 || nfds != 1) {
+                for (size_t i = 0; i < nfds; i++)
+                        close(fds[i]);
                 return -1;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                        memcpy(&fd, CMSG_DATA(c), sizeof(int));
-        return fd;
+        }
+        return fds[0];
 }
 
 static void child(int sock, char **command) {

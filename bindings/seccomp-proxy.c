@@ -99,16 +99,9 @@ static void close_fds(int *fds, size_t n) {
 /* One message from the supervisor; false when the channel ended. */
 static bool serve_one(SeccompProxy *p, int fd) {
         uint8_t buf[sizeof(uint64_t) + PROXY_MESSAGE_MAX];
-        union {
-                struct cmsghdr align;
-                char buf[CMSG_SPACE(sizeof(int) * PROXY_FDS)];
-        } control;
-        struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                             .msg_controllen = sizeof(control.buf)};
         const size_t at = sizeof(uint64_t); /* the tag comes first */
-        int fds[PROXY_FDS] = {-1, -1, -1};
-        size_t nfds = 0;
+        int fds[WIRE_FDS_MAX];
+        size_t nfds;
         ProxyHeader header;
         struct seccomp_notif req;
         struct seccomp_notif_resp resp;
@@ -117,23 +110,11 @@ static bool serve_one(SeccompProxy *p, int fd) {
         ssize_t n;
         int r;
 
-        n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        n = wire_recv(fd, buf, sizeof(buf), fds, &nfds, MSG_DONTWAIT);
+        if (n == -EAGAIN || n == -EINTR || n == -EMSGSIZE)
                 return true;
         if (n <= 0)
                 return false;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                        for (size_t i = 0; i < count; i++) {
-                                int received;
-                                memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-                                if (nfds < PROXY_FDS)
-                                        fds[nfds++] = received;
-                                else
-                                        close(received);
-                        }
-                }
         /* The supervisor checked the message; the sizes are checked again against what we read. */
         if ((size_t) n < at + sizeof(header) || nfds != PROXY_FDS) {
                 close_fds(fds, nfds);

@@ -162,23 +162,11 @@ static void close_fds(int *fds, size_t n) {
 
 /* Sends @o to the serving worker; false when none serves or its channel is full. */
 static bool send_outstanding(SeccompRelay *r, uint64_t tag, Outstanding *o) {
-        union {
-                struct cmsghdr align;
-                char buf[CMSG_SPACE(sizeof(int) * PROXY_FDS)];
-        } control = {0};
         struct iovec iov[2] = {{.iov_base = &tag, .iov_len = sizeof(tag)},
                                {.iov_base = o->message, .iov_len = o->len}};
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2, .msg_control = control.buf,
-                            .msg_controllen = sizeof(control.buf)};
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 
-        if (r->serving < 0)
-                return false;
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * PROXY_FDS);
-        memcpy(CMSG_DATA(c), o->fds, sizeof(int) * PROXY_FDS);
-        if (sendmsg(r->serving, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t) (sizeof(tag) + o->len))
+        if (r->serving < 0 ||
+            wire_send(r->serving, iov, 2, o->fds, PROXY_FDS, MSG_DONTWAIT) != (ssize_t) (sizeof(tag) + o->len))
                 return false;
         o->channel = r->serving;
         return true;
@@ -242,35 +230,22 @@ static bool read_holder(SeccompRelay *r, Holder *h, bool pass) {
 
         for (;;) {
                 uint8_t buf[PROXY_MESSAGE_MAX];
-                union {
-                        struct cmsghdr align;
-                        char buf[CMSG_SPACE(sizeof(int) * PROXY_FDS)];
-                } control;
-                struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
-                struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                                    .msg_controllen = sizeof(control.buf)};
-                int fds[PROXY_FDS];
-                size_t nfds = 0;
+                int fds[WIRE_FDS_MAX];
+                size_t nfds;
                 ProxyHeader header;
-                ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                ssize_t n = wire_recv(fd, buf, sizeof(buf), fds, &nfds, MSG_DONTWAIT);
 
-                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                if (n == -EAGAIN || n == -EINTR)
                         return true;
-                if (n <= 0)
+                if (n <= 0) {
+                        if (n == -EMSGSIZE)
+                                g_warning("seccomp proxy: a message larger than %d bytes; closing that connection",
+                                          PROXY_MESSAGE_MAX);
                         return false;
-                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                                for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
-                                        int received;
-                                        memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-                                        if (nfds < PROXY_FDS)
-                                                fds[nfds++] = received;
-                                        else
-                                                close(received);
-                                }
+                }
                 memcpy(&header, buf, MIN(sizeof(header), (size_t) n));
                 if ((size_t) n < sizeof(header) + sizeof(struct seccomp_notif) ||
-                    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds != PROXY_FDS ||
+                    nfds != PROXY_FDS ||
                     header.sizes.seccomp_notif < sizeof(struct seccomp_notif) ||
                     sizeof(header) + (size_t) header.sizes.seccomp_notif > (size_t) n) {
                         g_warning("seccomp proxy: a malformed message (%zd bytes, %zu fds); closing that connection",

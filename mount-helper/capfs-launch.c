@@ -25,6 +25,7 @@
 
 #include "launch.h"
 #include "rootfs.h"
+#include "seccomp-wire.h"
 
 /* ---------------------------------------------------------------- the child: becomes init */
 
@@ -53,22 +54,13 @@ static void child_report(int fd, int r, const GError *error) {
 /* The listener goes to the launcher, which answers for the container's whole life (sysinfo.c). */
 static int child_pass_listener(int sync_fd, int listener, GError **error) {
         ChildReport report = {.err = 0};
-        union {
-                struct cmsghdr align;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {0};
         struct iovec iov = {.iov_base = &report, .iov_len = sizeof(report)};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                            .msg_controllen = sizeof(control.buf)};
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        ssize_t n = wire_send(sync_fd, &iov, 1, &listener, 1, 0);
 
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &listener, sizeof(int));
-        int r = sendmsg(sync_fd, &mh, MSG_NOSIGNAL) == (ssize_t) sizeof(report) ? 0 : -errno;
         close(listener);
-        return r < 0 ? launch_fail(error, r, "pass the seccomp listener to the launcher") : 0;
+        if (n != (ssize_t) sizeof(report))
+                return launch_fail(error, n < 0 ? (int) n : -EPIPE, "pass the seccomp listener to the launcher");
+        return 0;
 }
 
 static int setup_loopback(GError **error) {
@@ -166,26 +158,18 @@ static int child_main(void *data) {
 
 /* One message of the child; a listener it passes goes to l->sysinfo. */
 static ssize_t read_report(Launch *l, int sync_fd, ChildReport *report) {
-        union {
-                struct cmsghdr align;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control;
-        struct iovec iov = {.iov_base = report, .iov_len = sizeof(*report)};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                            .msg_controllen = sizeof(control.buf)};
+        int fds[WIRE_FDS_MAX];
+        size_t nfds;
         ssize_t n;
 
-        while ((n = recvmsg(sync_fd, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+        while ((n = wire_recv(sync_fd, report, sizeof(*report), fds, &nfds, 0)) == -EINTR)
                 ;
-        for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-                    c->cmsg_len == CMSG_LEN(sizeof(int))) {
-                        int fd;
-                        memcpy(&fd, CMSG_DATA(c), sizeof(int));
-                        if (l->sysinfo.listener >= 0)
-                                close(l->sysinfo.listener);
-                        l->sysinfo.listener = fd;
-                }
+        for (size_t i = 0; i < nfds; i++) {
+                if (i == 0 && l->sysinfo.listener < 0)
+                        l->sysinfo.listener = fds[i];
+                else
+                        close(fds[i]);
+        }
         return n;
 }
 

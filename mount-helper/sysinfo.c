@@ -64,20 +64,10 @@ static int relay_connect(SysinfoRelay *r) {
 }
 
 static int relay_send(SysinfoRelay *r, const void *msg, size_t len, const int fds[PROXY_FDS]) {
-        union {
-                struct cmsghdr align;
-                char buf[CMSG_SPACE(sizeof(int) * PROXY_FDS)];
-        } control = {0};
         struct iovec iov = {.iov_base = (void *) msg, .iov_len = len};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                            .msg_controllen = sizeof(control.buf)};
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        ssize_t n = wire_send(r->conn, &iov, 1, fds, PROXY_FDS, 0);
 
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * PROXY_FDS);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * PROXY_FDS);
-        return sendmsg(r->conn, &mh, MSG_NOSIGNAL) == (ssize_t) len ? 0 : -errno;
+        return n == (ssize_t) len ? 0 : n < 0 ? (int) n : -EMSGSIZE;
 }
 
 /* capfs's answer to @req into @resp: 0, or -errno when there is none (in time). */
