@@ -596,6 +596,14 @@ static int check(const Options *o) {
         printf("%s: served (supervisor pid %s, worker pid %s, worker generation %s, libcapfs %s)\n", real,
                supervisor ? supervisor : "unknown", worker ? worker : "unknown",
                generation ? generation : "unknown", library ? library : "unknown");
+        /* Containers' sysinfo() still works without it (the kernel answers): a note, not a failure. */
+        g_autofree char *socket_path = capfs_seccomp_socket_path(real);
+        struct stat st;
+        if (stat(socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
+                printf("%s: containers' sysinfo() answered on %s\n", real, socket_path);
+        else
+                printf("%s: no seccomp socket at %s: containers' sysinfo() shows the host's numbers\n", real,
+                       socket_path);
         return 0;
 }
 

@@ -39,6 +39,7 @@ in_holder() {
 }
 
 check "capfs listens on its seccomp socket ($SOCKET)" test -S "$SOCKET"
+assert_match "capfs --check names it" "containers' sysinfo\(\) answered on $SOCKET" "$("$CAPFS" --check "$MNT")"
 assert_eq "getconf _PHYS_PAGES (sysinfo) in the container: its 256 MiB" "$CT_PAGES" "$(in_holder ct getconf _PHYS_PAGES)"
 assert_eq "a caller in the host's pid namespace gets the kernel's answer" "$HOST_PAGES" \
         "$(in_holder ct --host-pidns getconf _PHYS_PAGES)"
