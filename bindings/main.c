@@ -139,7 +139,8 @@ static bool parse_options(int *argc, char ***argv, Options *o, GError **error) {
                  "without unmounting",
                  NULL},
                 {"print-seccomp-socket", 0, 0, G_OPTION_ARG_NONE, &o->print_seccomp_socket,
-                 "Print the socket on which the capfs of MOUNTPOINT answers containers' sysinfo() (for LXC's "
+                 "Print the socket on which the capfs of MOUNTPOINT answers containers' sysinfo() (for "
+                 "LXC's "
                  "lxc.seccomp.notify.proxy) and exit",
                  NULL},
                 {"worker", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o->worker, NULL, NULL},
@@ -393,7 +394,8 @@ static int run_worker(const Options *o) {
         config.seccomp_fd = -1;
         if (sscanf(o->worker, "%d,%d,%d,%d", &config.fuse_fd, &config.state_fd, &config.control_fd,
                    &config.seccomp_fd) < 3) {
-                fprintf(stderr, "capfs: --worker=%s: expected three or four fds (it is started by capfs itself)\n",
+                fprintf(stderr,
+                        "capfs: --worker=%s: expected three or four fds (it is started by capfs itself)\n",
                         o->worker);
                 return WORKER_EXIT_FAILED;
         }

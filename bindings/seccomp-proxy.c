@@ -123,7 +123,8 @@ static bool serve_one(SeccompProxy *p, int fd) {
         memcpy(&header, buf + at, sizeof(header));
         reply_len = sizeof(header) + (size_t) header.sizes.seccomp_notif + header.sizes.seccomp_notif_resp;
         if (header.sizes.seccomp_notif < sizeof(req) || header.sizes.seccomp_notif_resp < sizeof(resp) ||
-            at + sizeof(header) + (size_t) header.sizes.seccomp_notif > (size_t) n || at + reply_len > sizeof(buf)) {
+            at + sizeof(header) + (size_t) header.sizes.seccomp_notif > (size_t) n ||
+            at + reply_len > sizeof(buf)) {
                 close_fds(fds, nfds);
                 return true;
         }
@@ -134,7 +135,8 @@ static bool serve_one(SeccompProxy *p, int fd) {
         resp.id = req.id;
         if (r == 1) {
                 resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-                /* Rare by nature (a failing container, a 32-bit program): the first and every 64th is logged. */
+                /* Rare by nature (a failing container, a 32-bit program): the first and every 64th is
+                 * logged. */
                 if (p->continued_logged++ % 64 == 0)
                         g_message("seccomp proxy: syscall %d of pid %u left to the kernel: %s", req.data.nr,
                                   req.pid, why);
@@ -154,12 +156,14 @@ static gpointer proxy_thread(gpointer data) {
         SeccompProxy *p = data;
 
         for (;;) {
-                struct pollfd pfd[2] = {{.fd = p->quit_fd, .events = POLLIN}, {.fd = p->channel_fd, .events = POLLIN}};
+                struct pollfd pfd[2] = {{.fd = p->quit_fd, .events = POLLIN},
+                                        {.fd = p->channel_fd, .events = POLLIN}};
 
                 if (poll(pfd, 2, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
-                        g_warning("seccomp proxy: poll: %s; no more answers from this worker", g_strerror(errno));
+                        g_warning("seccomp proxy: poll: %s; no more answers from this worker",
+                                  g_strerror(errno));
                         break;
                 }
                 if ((pfd[1].revents & POLLIN) && !serve_one(p, p->channel_fd))

@@ -87,7 +87,8 @@ static void send_to_holder(Holder *h, const void *buf, size_t len) {
 }
 
 /* Lets the kernel answer: the notification's id with SECCOMP_USER_NOTIF_FLAG_CONTINUE. */
-static void answer_continue(SeccompRelay *r, Holder *h, const uint8_t *message, size_t len, const char *why) {
+static void answer_continue(SeccompRelay *r, Holder *h, const uint8_t *message, size_t len,
+                            const char *why) {
         ProxyHeader header;
         struct seccomp_notif req;
         struct seccomp_notif_resp resp = {.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE};
@@ -108,8 +109,8 @@ static void answer_continue(SeccompRelay *r, Holder *h, const uint8_t *message, 
         memcpy(reply + sizeof(header) + header.sizes.seccomp_notif, &resp, sizeof(resp));
         send_to_holder(h, reply, reply_len);
         if (r->continued_logged++ % 64 == 0)
-                g_message("seccomp proxy: sysinfo() of pid %u left to the kernel (the host's numbers): %s", req.pid,
-                          why);
+                g_message("seccomp proxy: sysinfo() of pid %u left to the kernel (the host's numbers): %s",
+                          req.pid, why);
 }
 
 static void outstanding_free(gpointer data) {
@@ -165,8 +166,8 @@ static bool send_outstanding(SeccompRelay *r, uint64_t tag, Outstanding *o) {
         struct iovec iov[2] = {{.iov_base = &tag, .iov_len = sizeof(tag)},
                                {.iov_base = o->message, .iov_len = o->len}};
 
-        if (r->serving < 0 ||
-            wire_send(r->serving, iov, 2, o->fds, PROXY_FDS, MSG_DONTWAIT) != (ssize_t) (sizeof(tag) + o->len))
+        if (r->serving < 0 || wire_send(r->serving, iov, 2, o->fds, PROXY_FDS, MSG_DONTWAIT) !=
+                                      (ssize_t) (sizeof(tag) + o->len))
                 return false;
         o->channel = r->serving;
         return true;
@@ -195,7 +196,8 @@ static gboolean on_deadline_check(gpointer data) {
                 if (now < o->deadline)
                         continue;
                 answer_continue(r, o->holder, o->message, o->len,
-                                o->channel < 0 ? "no worker served within 1.5 s" : "the worker did not answer within 1.5 s");
+                                o->channel < 0 ? "no worker served within 1.5 s"
+                                               : "the worker did not answer within 1.5 s");
                 g_hash_table_iter_remove(&it);
         }
         if (g_hash_table_size(r->outstanding) > 0)
@@ -239,16 +241,17 @@ static bool read_holder(SeccompRelay *r, Holder *h, bool pass) {
                         return true;
                 if (n <= 0) {
                         if (n == -EMSGSIZE)
-                                g_warning("seccomp proxy: a message larger than %d bytes; closing that connection",
+                                g_warning("seccomp proxy: a message larger than %d bytes; closing that "
+                                          "connection",
                                           PROXY_MESSAGE_MAX);
                         return false;
                 }
                 memcpy(&header, buf, MIN(sizeof(header), (size_t) n));
-                if ((size_t) n < sizeof(header) + sizeof(struct seccomp_notif) ||
-                    nfds != PROXY_FDS ||
+                if ((size_t) n < sizeof(header) + sizeof(struct seccomp_notif) || nfds != PROXY_FDS ||
                     header.sizes.seccomp_notif < sizeof(struct seccomp_notif) ||
                     sizeof(header) + (size_t) header.sizes.seccomp_notif > (size_t) n) {
-                        g_warning("seccomp proxy: a malformed message (%zd bytes, %zu fds); closing that connection",
+                        g_warning("seccomp proxy: a malformed message (%zd bytes, %zu fds); closing that "
+                                  "connection",
                                   n, nfds);
                         close_fds(fds, nfds);
                         return false;
@@ -397,13 +400,15 @@ int seccomp_proxy_listen(const char *path, GError **error) {
         int fd;
 
         if (strlen(path) >= sizeof(sa.sun_path)) {
-                g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG, "%s: too long for a socket", path);
+                g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG, "%s: too long for a socket",
+                            path);
                 return -1;
         }
         strcpy(sa.sun_path, path);
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0) {
-                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "socket: %s", g_strerror(errno));
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "socket: %s",
+                            g_strerror(errno));
                 return -1;
         }
         /* A socket file left by a capfs that did not stop cleanly: nobody listens on it any more. */

@@ -968,7 +968,10 @@ int supervisor_run(const SupervisorConfig *config, const char *fuse_options, boo
 
 int supervisor_resume(const SupervisorConfig *config, const SupervisorResume *resume) {
         g_autoptr(GError) error = NULL;
-        Supervisor s = {.config = config, .fuse_fd = resume->fuse_fd, .seccomp_fd = resume->seccomp_fd, .resend = -1};
+        Supervisor s = {.config = config,
+                        .fuse_fd = resume->fuse_fd,
+                        .seccomp_fd = resume->seccomp_fd,
+                        .resend = -1};
         int r;
 
         fcntl(resume->fuse_fd, F_SETFD, FD_CLOEXEC);

@@ -50,8 +50,8 @@ static inline char *capfs_seccomp_socket_path(const char *mountpoint) {
 #define WIRE_FDS_MAX 3
 
 /* One datagram of @iov with @nfds fds attached: the bytes sent, or -errno. */
-static inline ssize_t wire_send(int sock, const struct iovec *iov, size_t iovcnt, const int *fds, size_t nfds,
-                                int flags) {
+static inline ssize_t wire_send(int sock, const struct iovec *iov, size_t iovcnt, const int *fds,
+                                size_t nfds, int flags) {
         union {
                 struct cmsghdr align;
                 char buf[CMSG_SPACE(sizeof(int) * WIRE_FDS_MAX)];
@@ -86,7 +86,9 @@ static inline ssize_t wire_recv(int sock, void *buf, size_t len, int *fds, size_
                 char buf[CMSG_SPACE(sizeof(int) * WIRE_FDS_MAX)];
         } control;
         struct iovec iov = {.iov_base = buf, .iov_len = len};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = control.buf,
                             .msg_controllen = sizeof(control.buf)};
         ssize_t n = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC);
 

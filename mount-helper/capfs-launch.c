@@ -59,7 +59,8 @@ static int child_pass_listener(int sync_fd, int listener, GError **error) {
 
         close(listener);
         if (n != (ssize_t) sizeof(report))
-                return launch_fail(error, n < 0 ? (int) n : -EPIPE, "pass the seccomp listener to the launcher");
+                return launch_fail(error, n < 0 ? (int) n : -EPIPE,
+                                   "pass the seccomp listener to the launcher");
         return 0;
 }
 

@@ -54,7 +54,8 @@ static bool has_option(const char *super_options, const char *option) {
 static char *hierarchy_mountpoint(GPtrArray *mounts, const char *controllers, bool *nsdelegate) {
         for (guint i = 0; i < mounts->len; i++) {
                 const CapfsMountinfo *m = mounts->pdata[i];
-                if (!g_str_has_prefix(m->mountpoint, CGROUP_ROOT "/") && strcmp(m->mountpoint, CGROUP_ROOT) != 0)
+                if (!g_str_has_prefix(m->mountpoint, CGROUP_ROOT "/") &&
+                    strcmp(m->mountpoint, CGROUP_ROOT) != 0)
                         continue;
                 if (controllers[0] == '\0' && strcmp(m->fstype, "cgroup2") == 0)
                         *nsdelegate = has_option(m->super_options, "nsdelegate");
@@ -87,7 +88,8 @@ int cgroups_discover(Launch *l, GError **error) {
                         continue;
                 bool nsdelegate = false;
                 g_autofree char *found = hierarchy_mountpoint(mounts, f[1], &nsdelegate);
-                g_autofree char *mnt = l->v2_only && !f[1][0] ? g_strdup(CGROUP_ROOT) : g_steal_pointer(&found);
+                g_autofree char *mnt =
+                        l->v2_only && !f[1][0] ? g_strdup(CGROUP_ROOT) : g_steal_pointer(&found);
                 if (!mnt)
                         continue;
                 if (!f[1][0])
@@ -264,12 +266,13 @@ static void cgroups_log_layout(const Launch *l) {
                 bool v2 = h->controllers[0] == '\0';
                 if (h->limits_on_root || g_str_has_prefix(h->controllers, "name=") || (v2 && !l->v2_only))
                         continue;
-                g_printerr("capfs-launch: the %s limits are on %s, above the container's root: there %s could "
-                           "raise them. Runtimes that read their own cgroup's limits (the JVM, Node.js, Go) "
-                           "will not see them; sysinfo() and capfs's /proc still show them.\n",
-                           v2 ? "cgroup2" : h->controllers, h->outer,
-                           v2 ? "the container, on a cgroup2 mount without nsdelegate,"
-                              : "the container, with --cgroup=native,");
+                g_printerr(
+                        "capfs-launch: the %s limits are on %s, above the container's root: there %s could "
+                        "raise them. Runtimes that read their own cgroup's limits (the JVM, Node.js, Go) "
+                        "will not see them; sysinfo() and capfs's /proc still show them.\n",
+                        v2 ? "cgroup2" : h->controllers, h->outer,
+                        v2 ? "the container, on a cgroup2 mount without nsdelegate,"
+                           : "the container, with --cgroup=native,");
         }
 }
 

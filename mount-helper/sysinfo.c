@@ -32,7 +32,7 @@ static void relay_close(SysinfoRelay *r) {
 void sysinfo_relay_init(SysinfoRelay *r, const char *capfs_dir) {
         char resolved[PATH_MAX];
 
-        *r = (SysinfoRelay) {.listener = -1, .conn = -1, .timeout_ms = SYSINFO_RELAY_TIMEOUT_MS};
+        *r = (SysinfoRelay){.listener = -1, .conn = -1, .timeout_ms = SYSINFO_RELAY_TIMEOUT_MS};
         r->socket_path = capfs_seccomp_socket_path(realpath(capfs_dir, resolved) ? resolved : capfs_dir);
 }
 
@@ -84,9 +84,9 @@ static int ask_capfs(SysinfoRelay *r, const struct seccomp_notif *req, const int
 
         msg.header.monitor_pid = getpid();
         msg.header.init_pid = r->init_pid;
-        msg.header.sizes = (struct seccomp_notif_sizes) {.seccomp_notif = sizeof(msg.req),
-                                                         .seccomp_notif_resp = sizeof(msg.resp),
-                                                         .seccomp_data = sizeof(msg.req.data)};
+        msg.header.sizes = (struct seccomp_notif_sizes){.seccomp_notif = sizeof(msg.req),
+                                                        .seccomp_notif_resp = sizeof(msg.resp),
+                                                        .seccomp_data = sizeof(msg.req.data)};
         *step = "connect to";
         err = relay_connect(r);
         if (err == 0) {
@@ -106,7 +106,7 @@ static int ask_capfs(SysinfoRelay *r, const struct seccomp_notif *req, const int
         if (err < 0)
                 return err;
         *step = "receive an answer from";
-        pfd = (struct pollfd) {.fd = r->conn, .events = POLLIN};
+        pfd = (struct pollfd){.fd = r->conn, .events = POLLIN};
         do
                 n = poll(&pfd, 1, r->timeout_ms);
         while (n < 0 && errno == EINTR);
@@ -153,11 +153,13 @@ int sysinfo_relay_handle(SysinfoRelay *r) {
         } else
                 err = ask_capfs(r, &req, fds, &resp, &step);
         if (err < 0) {
-                resp = (struct seccomp_notif_resp) {.id = req.id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE};
+                resp = (struct seccomp_notif_resp){.id = req.id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE};
                 r->continued++;
-                /* The first of a run of failures, then every 1000th, so a stopped capfs cannot flood the log. */
+                /* The first of a run of failures, then every 1000th, so a stopped capfs cannot flood the
+                 * log. */
                 if (r->continued_in_a_row++ % 1000 == 0)
-                        g_printerr("capfs-launch: cannot %s capfs at %s (%s): sysinfo() of pid %u gets the host's "
+                        g_printerr("capfs-launch: cannot %s capfs at %s (%s): sysinfo() of pid %u gets the "
+                                   "host's "
                                    "numbers until capfs answers again; is capfs running?\n",
                                    step, r->socket_path, g_strerror(-err), req.pid);
         } else {

@@ -46,9 +46,9 @@ static int print_once(void) {
                " sharedram=%" PRIu64 " bufferram=%" PRIu64 " totalswap=%" PRIu64 " freeswap=%" PRIu64
                " procs=%u\n",
                si.uptime, hundredths(si.loads[0]), hundredths(si.loads[1]), hundredths(si.loads[2]),
-               bytes(si.totalram, si.mem_unit), bytes(si.freeram, si.mem_unit), bytes(si.sharedram, si.mem_unit),
-               bytes(si.bufferram, si.mem_unit), bytes(si.totalswap, si.mem_unit),
-               bytes(si.freeswap, si.mem_unit), (unsigned) si.procs);
+               bytes(si.totalram, si.mem_unit), bytes(si.freeram, si.mem_unit),
+               bytes(si.sharedram, si.mem_unit), bytes(si.bufferram, si.mem_unit),
+               bytes(si.totalswap, si.mem_unit), bytes(si.freeswap, si.mem_unit), (unsigned) si.procs);
         return 0;
 }
 

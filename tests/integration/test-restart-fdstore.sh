@@ -57,6 +57,9 @@ mount_before=$(mount_id "$MNT")
 assert_eq "the FUSE connection is in the fd store" 1 "$(stored capfs-fuse)"
 assert_eq "the hand-over state is in the fd store" 1 "$(stored capfs-state)"
 assert_eq "the status file says fd_store=yes" yes "$(status "$MNT" fd_store)"
+assert_eq "the seccomp proxy's socket is in the fd store" 1 "$(stored capfs-seccomp)"
+SECCOMP_SOCKET=$("$CAPFS" --print-seccomp-socket "$MNT")
+socket_before=$(stat -c %i "$SECCOMP_SOCKET" 2>&1)
 
 start_reader a ct1 "$MNT/proc/meminfo" "$LIMIT_KB"
 wait_reader a || bail "the container's reader never read $MNT/proc/meminfo"
@@ -71,6 +74,10 @@ assert_eq "restart: the same mount" "$mount_before" "$(mount_id "$MNT")"
 check "restart: the new capfs took the connection from the store" \
         grep -q "started $(service_pid) with capfs-fuse,capfs-state" "$SD/log"
 check "restart: served" "$CAPFS" --check "$MNT"
+check "restart: the new capfs took the seccomp socket from the store" \
+        grep -q "started $(service_pid) with capfs-fuse,capfs-state,capfs-seccomp" "$SD/log"
+assert_eq "restart: the same seccomp socket (holders never saw it gone)" "$socket_before" \
+        "$(stat -c %i "$SECCOMP_SOCKET" 2>&1)"
 
 # ---- the whole daemon killed (supervisor and worker): Restart=on-failure with the stored fds
 second=$(service_pid)

@@ -70,29 +70,34 @@ start_writer() {
 fd_count() {
         find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
 }
-# A worker remembers each container it served with the container init's /proc/PID/cgroup open.
-container_fd_count() {
-        find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -lname '/proc/*/cgroup' 2>/dev/null | wc -l
+# fd_classes PID: "all kernel containers" from one listing of the worker's fds, so that the three
+# agree (a held file pruned between two listings would otherwise count as a leak). A worker
+# remembers each container it served with the container init's /proc/PID/cgroup open, and keeps
+# the kernel files it renders from open (fs/held.c): procfs files that are no process's, and cgroup
+# files (counted with the hierarchy directories every worker opens).
+fd_classes() {
+        find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -printf '%l\n' 2>/dev/null | awk '
+                { all++ }
+                /^\/proc\/[0-9]+\/cgroup$/ { containers++; next }
+                /^\/proc\/[^0-9]/ || /^\/sys\// { kernel++ }
+                END { printf "%d %d %d\n", all, kernel, containers }'
 }
-# And it keeps the kernel files it renders from open (fs/held.c): procfs files that are no
-# process's, and cgroup files (counted with the hierarchy directories every worker opens).
-kernel_fd_count() {
-        find "/proc/$1/fd" -mindepth 1 -maxdepth 1 \( -lname '/proc/[!0-9]*' -o -lname '/sys/*' \) 2>/dev/null | wc -l
-}
-# steady_fd_count PID COUNTER: the fewest of 5 counts 100 ms apart, of a worker that is serving
-# MNT throughout (serving_worker named it). The loadavg sampler opens /proc and /proc/PID/stat
-# files for a moment every few seconds; what leaks stays open in every count. Fails, saying why,
+# worker_fd_counts PID: "all kernel containers" fds of a worker that is serving MNT throughout
+# (serving_worker named it): of 5 listings 100 ms apart, the one with the fewest fds that are
+# neither held kernel files nor containers. The loadavg sampler opens /proc and /proc/PID/stat
+# files for a moment every few seconds; what leaks stays open in every listing. Fails, saying why,
 # when the worker ends or stops being the one serving meanwhile: its count would mean nothing.
-steady_fd_count() {
-        local pid=$1 counter=$2 n least=
+worker_fd_counts() {
+        local pid=$1 counts all kernel containers best='' least=''
         for _ in 1 2 3 4 5; do
                 if [[ ! -d /proc/$pid/fd ]] || pid_gone "$pid"; then
                         echo "worker $pid ended while its fds were counted" >&2
                         return 1
                 fi
-                n=$("$counter" "$pid")
-                if [[ -z $least ]] || ((n < least)); then
-                        least=$n
+                counts=$(fd_classes "$pid")
+                read -r all kernel containers <<<"$counts"
+                if [[ -z $least ]] || ((all - kernel - containers < least)); then
+                        least=$((all - kernel - containers)) best=$counts
                 fi
                 sleep 0.1
         done
@@ -100,16 +105,7 @@ steady_fd_count() {
                 echo "worker $pid was replaced (by $(worker_of "$MNT")) while its fds were counted" >&2
                 return 1
         fi
-        echo "$least"
-}
-
-# worker_fd_counts PID: "all kernel containers" fds of a serving worker, or failure.
-worker_fd_counts() {
-        local all kernel containers
-        all=$(steady_fd_count "$1" fd_count) &&
-                kernel=$(steady_fd_count "$1" kernel_fd_count) &&
-                containers=$(steady_fd_count "$1" container_fd_count) &&
-                echo "$all $kernel $containers"
+        echo "$best"
 }
 # What a worker's fds point to, for the log when the counts differ.
 fd_targets() {

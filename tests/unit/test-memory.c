@@ -748,7 +748,8 @@ static void test_sysinfo_values(void) {
                 g_assert_cmpuint(info.shared_ram, ==, value_of(meminfo, "Shmem") * 1024);
                 g_assert_cmpuint(info.buffer_ram, ==, value_of(meminfo, "Buffers") * 1024);
 
-                g_assert_cmpint(capfs_parse_uptime(uptime_text->str, uptime_text->len, &uptime_cs, NULL), ==, 0);
+                g_assert_cmpint(capfs_parse_uptime(uptime_text->str, uptime_text->len, &uptime_cs, NULL), ==,
+                                0);
                 g_assert_cmpuint(info.uptime_sec, ==, (uptime_cs + 99) / 100);
                 g_assert_cmpint(capfs_parse_loadavg(loadavg_text->str, loadavg_text->len, &loadavg), ==, 0);
                 g_assert_cmpuint(info.procs, ==, loadavg.total);
