@@ -49,7 +49,13 @@ check "installed: $libdir/libcapfs.so.0 (the library a reload loads)" test -e "$
 check "executable: sbin/capfs, sbin/capfs-launch, the LXC hook" \
         test -x "$PREFIX/sbin/capfs" -a -x "$PREFIX/sbin/capfs-launch" -a -x "$PREFIX/share/capfs/lxc/capfs-mount-hook"
 check "installed: capfs.service under lib/systemd/system" test -n "$unit"
-nothing_else=$(find "$PREFIX" -type f | grep -vE '/(sbin/capfs(-launch)?|lib.*/libcapfs\.so[.0-9]*|share/capfs/lxc/.*|share/doc/capfs/README\.md|systemd/system/capfs\.service)$')
+for page in man8/capfs.8 man1/capfs-launch.1; do
+        check "installed: share/man/$page" test -s "$PREFIX/share/man/$page"
+        # man's own checks (groff warnings), on the page as installed.
+        check "man -l renders share/man/$page without warnings" \
+                test -z "$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$PREFIX/share/man/$page" 2>&1 >/dev/null)"
+done
+nothing_else=$(find "$PREFIX" -type f | grep -vE '/(sbin/capfs(-launch)?|lib.*/libcapfs\.so[.0-9]*|share/capfs/lxc/.*|share/doc/capfs/README\.md|share/man/man8/capfs\.8|share/man/man1/capfs-launch\.1|systemd/system/capfs\.service)$')
 check "nothing else installed (no tests, benchmarks or probes)" test -z "$nothing_else"
 
 if [[ -n "$unit" ]]; then
