@@ -83,7 +83,7 @@ trap '_ct_stop; _teardown' EXIT
 
 # The snippet as installed, pointing at this checkout; the hook line is replaced to reach our
 # scratch mountpoint instead of /var/lib/capfs.
-sed -e "s|@CAPFS_LXC_DIR@|$LXC_DIR|g" -e "s|@CAPFS_SECCOMP_SOCKET@|$("$CAPFS" --print-seccomp-socket "$MNT")|g" \
+sed -e "s|@CAPFS_LXC_DIR@|$LXC_DIR|g" -e "s|@CAPFS_MOUNT_HOOK@|$HOOK|g" -e "s|@CAPFS_SECCOMP_SOCKET@|$("$CAPFS" --print-seccomp-socket "$MNT")|g" \
         "$LXC_DIR/capfs.conf.in" >"$WORKDIR/capfs.conf"
 # One CPU both ways: nproc counts the CPUs of its affinity mask, which follows the cpuset; capfs's
 # cpuinfo and sysfs views follow the cpuset and the CFS quota.

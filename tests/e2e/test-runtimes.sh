@@ -296,7 +296,7 @@ else
         write_inside_script "$SHARE"
         CT=capfs-rt-$$
         mkdir -p "$WORKDIR/lxcpath"
-        sed -e "s|@CAPFS_LXC_DIR@|$LXC_DIR|g" -e "s|@CAPFS_SECCOMP_SOCKET@|$("$CAPFS" --print-seccomp-socket "$MNT")|g" \
+        sed -e "s|@CAPFS_LXC_DIR@|$LXC_DIR|g" -e "s|@CAPFS_MOUNT_HOOK@|$HOOK|g" -e "s|@CAPFS_SECCOMP_SOCKET@|$("$CAPFS" --print-seccomp-socket "$MNT")|g" \
                 "$LXC_DIR/capfs.conf.in" >"$WORKDIR/capfs.conf"
         cpus_file=$(cg_host cpuset lxc)/cpuset.cpus
         on_v2 && cpus_file=$cpus_file.effective
