@@ -12,8 +12,11 @@
 #      then against the sanitized daemon;
 #   5. bench/run --smoke (the benchmark runs, numbers ignored), then the end-to-end suites (tests/e2e: systemd booted by capfs-launch and by LXC without
 #      CAP_SYS_ADMIN; tests/escape: the known escapes, each tried inside a container);
-#   6. the pure cgroup v2 lane: tests/vm/selftest.sh (the VM runner's own TAP test), then the
-#      same integration suite, then the boot, scope and planted-path tests (test-boot-*, test-scope, test-planted), against the build-test daemon
+#   6. tests/install: meson install into a scratch prefix (test-install.sh), and the Debian
+#      packages of scripts/build-deb.sh through install, upgrade, removal and purge (test-deb.sh);
+#   7. the pure cgroup v2 lane: tests/vm/selftest.sh (the VM runner's own TAP test), then the
+#      same integration suite, then the boot, scope, planted-path and runtime tests (test-boot-*,
+#      test-scope, test-planted, test-runtimes), against the build-test daemon
 #      and launcher inside tests/vm/run (Debian's kernel under qemu, cgroup2 only). A VM that
 #      cannot boot fails the run.
 #
@@ -244,6 +247,14 @@ install_lane() {
         tap_log install "$rc" "$logdir/install.tap" "$logdir/install.json"
         logs+=("$logdir/install.json")
         ((rc == 0)) || failed_steps+=("tests/install/test-install.sh")
+        # The Debian packages, built for bookworm and trixie and put through install, upgrade,
+        # remove and purge in scratch roots of their suites.
+        step "tests/install/test-deb.sh"
+        tests/install/test-deb.sh | tee "$logdir/deb.tap"
+        rc=${PIPESTATUS[0]}
+        tap_log deb "$rc" "$logdir/deb.tap" "$logdir/deb.json"
+        logs+=("$logdir/deb.json")
+        ((rc == 0)) || failed_steps+=("tests/install/test-deb.sh")
         echo "(install: $((SECONDS - started))s)"
 }
 
