@@ -13,21 +13,8 @@ set -uo pipefail
 top=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 # shellcheck source=tests/e2e/lib/rootfs.sh
 source "$top/tests/e2e/lib/rootfs.sh"
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-        n=$((n + 1))
-        failed=$((failed + 1))
-        echo "not ok $n - $1"
-        shift
-        local line
-        for line in "$@"; do echo "# $line"; done
-}
-check() {
-        local desc=$1 out
-        shift
-        if out=$("$@" 2>&1); then ok "$desc"; else not_ok "$desc" "failed: $*" "$out"; fi
-}
+# shellcheck source=tests/install/tap.sh
+source "$top/tests/install/tap.sh"
 bail() {
         echo "Bail out! $*"
         exit 1

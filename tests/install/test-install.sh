@@ -9,21 +9,8 @@
 set -uo pipefail
 
 SRC=$(readlink -f "${1:-.}")
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-        n=$((n + 1))
-        failed=$((failed + 1))
-        echo "not ok $n - $1"
-        shift
-        local line
-        for line in "$@"; do echo "# $line"; done
-}
-check() {
-        local desc=$1 out
-        shift
-        if out=$("$@" 2>&1); then ok "$desc"; else not_ok "$desc" "failed: $*" "$out"; fi
-}
+# shellcheck source=tests/install/tap.sh
+source "$(dirname "$(readlink -f "$0")")/tap.sh"
 
 WORK=$(mktemp -d /tmp/capfs-install-test.XXXXXX) || exit 1
 trap 'rm -rf "$WORK"' EXIT
