@@ -16,13 +16,13 @@
 #include <unistd.h>
 
 #include "handover.h"
+#include "runtime-dir.h"
 #include "seccomp-wire.h"
 #include "supervisor.h"
 #include "worker.h"
 #include "parse/parse.h"
 
 #define DEFAULT_MOUNTPOINT "/var/lib/capfs"
-#define LOCK_DIR "/run/capfs"
 /* --check: how long the mount has to answer one read. */
 #define CHECK_TIMEOUT_SEC 5
 /* --upgrade: how long the new supervisor and worker have to take over. */
@@ -314,9 +314,9 @@ static int lock_mountpoint(const char *real, GError **error) {
         char owner[32] = "";
         int fd;
 
-        if (g_mkdir_with_parents(LOCK_DIR, 0755) < 0) {
+        if (g_mkdir_with_parents(CAPFS_RUNTIME_DIR, 0755) < 0) {
                 g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot create %s: %s",
-                            LOCK_DIR, g_strerror(errno));
+                            CAPFS_RUNTIME_DIR, g_strerror(errno));
                 return -1;
         }
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -627,7 +627,7 @@ static int upgrade(const Options *o) {
                 fprintf(stderr,
                         "capfs: %s is not served by a running capfs (no supervisor in %s); start it "
                         "instead\n",
-                        real, LOCK_DIR);
+                        real, CAPFS_RUNTIME_DIR);
                 return 1;
         }
         for (int i = 0; i < UPGRADE_TIMEOUT_SEC * 20; i++) {

@@ -19,11 +19,11 @@
 
 #include "handover.h"
 #include "seccomp-proxy.h"
+#include "runtime-dir.h"
 #include "seccomp-wire.h"
 #include "supervisor.h"
 #include "worker.h"
 
-#define LOCK_DIR "/run/capfs"
 /* Linux 6.9: put every request still waiting for an answer back in the queue. */
 #define NOTIFY_RESEND 7
 #define UNIQUE_RESEND (UINT64_C(1) << 63)
@@ -86,15 +86,11 @@ static void start_worker(Supervisor *s);
 static void shutdown_now(Supervisor *s);
 
 char *capfs_lock_path(const char *mountpoint) {
-        g_autofree char *digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, mountpoint, -1);
-
-        return g_strdup_printf(LOCK_DIR "/%.16s.lock", digest);
+        return capfs_runtime_path(mountpoint, "lock");
 }
 
 char *capfs_status_path(const char *mountpoint) {
-        g_autofree char *digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, mountpoint, -1);
-
-        return g_strdup_printf(LOCK_DIR "/%.16s.status", digest);
+        return capfs_runtime_path(mountpoint, "status");
 }
 
 /* ---------------------------------------------------------------- systemd */

@@ -22,6 +22,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "runtime-dir.h"
+
 typedef struct ProxyHeader {
         uint64_t reserved; /* 0 both ways */
         pid_t monitor_pid;
@@ -41,9 +43,7 @@ typedef struct ProxyHeader {
 
 /* Where the capfs serving @mountpoint (resolved) listens, next to its lock file. */
 static inline char *capfs_seccomp_socket_path(const char *mountpoint) {
-        g_autofree char *digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, mountpoint, -1);
-
-        return g_strdup_printf("/run/capfs/%.16s.seccomp", digest);
+        return capfs_runtime_path(mountpoint, "seccomp");
 }
 
 /* The most fds any message of the proxy, or of the launcher's child, carries. */

@@ -11,10 +11,6 @@
 /* sysinfo's loads are fixed point with 16 fractional bits (SI_LOAD_SHIFT). */
 #define SYSINFO_LOAD_ONE (UINT64_C(1) << 16)
 
-static int read_view(CapfsHost *host, const CapfsContainer *ct, const char *path, GString *out) {
-        return capfs_node_read(host, ct, path, out);
-}
-
 static int meminfo_bytes(GHashTable *meminfo, const char *key, uint64_t *ret) {
         uint64_t kb;
 
@@ -32,7 +28,7 @@ int capfs_container_sysinfo(CapfsHost *host, const CapfsContainer *ct, CapfsSysi
         uint64_t uptime_cs;
         int r;
 
-        r = read_view(host, ct, "proc/meminfo", text);
+        r = capfs_node_read(host, ct, "proc/meminfo", text);
         if (r < 0)
                 return r;
         r = capfs_parse_keyed_u64(text->str, text->len, &meminfo);
@@ -47,7 +43,7 @@ int capfs_container_sysinfo(CapfsHost *host, const CapfsContainer *ct, CapfsSysi
         (void) meminfo_bytes(meminfo, "Shmem", &info.shared_ram);
         (void) meminfo_bytes(meminfo, "Buffers", &info.buffer_ram);
 
-        r = read_view(host, ct, "proc/uptime", text);
+        r = capfs_node_read(host, ct, "proc/uptime", text);
         if (r < 0)
                 return r;
         r = capfs_parse_uptime(text->str, text->len, &uptime_cs, NULL);
@@ -56,7 +52,7 @@ int capfs_container_sysinfo(CapfsHost *host, const CapfsContainer *ct, CapfsSysi
         /* The kernel rounds a started second up. */
         info.uptime_sec = uptime_cs / 100 + (uptime_cs % 100 ? 1 : 0);
 
-        r = read_view(host, ct, "proc/loadavg", text);
+        r = capfs_node_read(host, ct, "proc/loadavg", text);
         if (r < 0)
                 return r;
         r = capfs_parse_loadavg(text->str, text->len, &loadavg);

@@ -15,6 +15,7 @@ top=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 source "$top/tests/e2e/lib/rootfs.sh"
 # shellcheck source=tests/install/tap.sh
 source "$top/tests/install/tap.sh"
+not() { ! "$@"; }
 bail() {
         echo "Bail out! $*"
         exit 1
@@ -95,6 +96,8 @@ for suite in "${suites[@]}"; do
         done
         check "$suite: the upgrade reloads the service (postinst)" \
                 grep -q 'deb-systemd-invoke reload capfs.service' "$root/var/lib/dpkg/info/capfs.postinst"
+        check "$suite: ... and never restarts it (no restart in postinst)" \
+                not grep -Eq 'deb-systemd-invoke.*(restart|\$_dh_action)' "$root/var/lib/dpkg/info/capfs.postinst"
         check "$suite: an upgrade never stops it (prerm stops only on remove)" \
                 grep -q '"$1" = remove' "$root/var/lib/dpkg/info/capfs.prerm"
 
