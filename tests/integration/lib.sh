@@ -57,8 +57,14 @@ not_ok() {
         _tap_count=$((_tap_count + 1))
         _tap_failed=$((_tap_failed + 1))
         printf 'not ok %d - %s\n' "$_tap_count" "$1"
+        # Also on stderr: meson parses a TAP test's stdout and shows only stderr with
+        # --print-errorlogs, which is all a CI log keeps of a failure.
+        printf 'not ok %d - %s\n' "$_tap_count" "$1" >&2
         shift
-        [[ $# -gt 0 ]] && diag "$*"
+        if [[ $# -gt 0 ]]; then
+                diag "$*"
+                diag "$*" >&2
+        fi
         return 0
 }
 
@@ -77,6 +83,7 @@ skip_all() {
 # Something the remaining tests depend on broke: stop, clean up, fail.
 bail() {
         printf 'Bail out! %s\n' "$*"
+        printf 'Bail out! %s\n' "$*" >&2
         _tap_done=true
         exit 1
 }
