@@ -243,6 +243,27 @@ static bool check_mountpoint(const char *mountpoint, char **ret_real, GError **e
         g_autofree char *fstype = NULL;
         struct stat st;
 
+        /* The one directory the service needs, made here rather than by the unit (see
+         * capfs.service). mkdir() of an existing mountpoint fails in the parent's file system,
+         * without asking the FUSE mount on it. */
+        if (g_getenv("NOTIFY_SOCKET") && mkdir(mountpoint, 0755) == 0)
+                g_message("%s: created", mountpoint);
+        if (taking_over_from_fd_store()) {
+                /* The mount's root belongs to the connection in hand, which nobody serves until
+                 * this process does: a stat() here could wait for ever. Only mountinfo may tell. */
+                real = realpath(mountpoint, NULL);
+                fstype = real ? mounted_fstype(real) : NULL;
+                if (!fstype || !g_str_has_prefix(fstype, "fuse")) {
+                        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                                    "systemd handed over a FUSE connection for %s, but no FUSE file system "
+                                    "is mounted there; run 'systemctl stop capfs' (which empties the fd "
+                                    "store) and start it again",
+                                    mountpoint);
+                        return false;
+                }
+                *ret_real = g_steal_pointer(&real);
+                return true;
+        }
         if (mount_disconnected(mountpoint))
                 detach_dead_mount(mountpoint);
         if (stat(mountpoint, &st) < 0) {
