@@ -92,7 +92,7 @@ check_shell() {
                 return 0
         fi
         files=(scripts/*.sh .ci/run bench/run tests/integration/*.sh tests/e2e/*.sh tests/e2e/lib/*.sh tests/escape/*.sh
-               tests/install/*.sh)
+               tests/install/*.sh tests/systemd/*.sh tests/vm/run tests/vm/*.sh)
         if shellcheck -x -S warning "${files[@]}"; then
                 echo "${#files[@]} scripts clean"
                 extra_passed=$((extra_passed + 1))

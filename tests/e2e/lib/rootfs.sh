@@ -11,6 +11,10 @@
 # compile tests/e2e/RuntimeProbe.java into /opt/capfs once, at build time), Node.js, Python,
 # busybox-static and procps; it is kept apart, in SUITE-runtimes.
 #
+# FLAVOUR "host" is the machine tests/vm/run --systemd boots: systemd as PID 1 with what the capfs
+# packages depend on already installed (the guest has no network, and `apt install ./capfs_*.deb`
+# must find them), Debian's LXC, and the tools the tests in that lane run; kept in SUITE-host.
+#
 # The tree is built with debootstrap (minbase variant, so no services the tests do not need) from
 # the Debian mirror the host's apt uses, and kept in ${CAPFS_E2E_CACHE:-/var/cache/capfs-e2e}/SUITE,
 # outside the checkout. It is rebuilt when it is missing, when a build was interrupted, or when
@@ -35,6 +39,10 @@ CAPFS_ROOTFS_PACKAGES=systemd,systemd-sysv,dbus,procps,util-linux,mount
 # Installed with apt-get in the tree (their maintainer scripts need /proc, which debootstrap's
 # second stage does not give them all).
 CAPFS_ROOTFS_RUNTIMES="openjdk-17-jdk-headless nodejs python3 busybox-static procps"
+# Those of the capfs packages (debian/control and the shared libraries they link), as apt-get
+# satisfy takes them: glib's package was renamed for the 64-bit time_t transition in trixie, and
+# fuse3 brings the libfuse3 of its suite.
+CAPFS_ROOTFS_HOST_DEPENDS="fuse3, libcap2, libseccomp2, libglib2.0-0t64 | libglib2.0-0, lxc, procps, iproute2, kmod"
 # Generous: a cold build downloads about 40 MB and unpacks about 120 packages.
 CAPFS_ROOTFS_LOCK_TIMEOUT=1200
 
@@ -72,6 +80,9 @@ capfs_rootfs_stamp() {
         local suite=$1 flavour=${2:-}
         printf 'recipe=%s\nsuite=%s\nvariant=minbase\npackages=%s\n' \
                 "$CAPFS_ROOTFS_RECIPE" "$suite" "$CAPFS_ROOTFS_PACKAGES"
+        if [[ $flavour == host ]]; then
+                printf 'host=%s\n' "$CAPFS_ROOTFS_HOST_DEPENDS"
+        fi
         if [[ $flavour == runtimes ]]; then
                 printf 'runtimes=%s\nprobe=%s\n' "$CAPFS_ROOTFS_RUNTIMES" \
                         "$(sha256sum <"$(dirname "${BASH_SOURCE[0]}")/../RuntimeProbe.java" | cut -d' ' -f1)"
@@ -93,7 +104,8 @@ capfs_rootfs() (
                 echo "$PROG: $*" >&2
         }
         [[ $suite =~ ^[a-z]+$ ]] || die "invalid suite '$suite': expected a Debian codename such as bookworm or trixie"
-        [[ -z $flavour || $flavour == runtimes ]] || die "invalid flavour '$flavour': expected nothing or 'runtimes'"
+        [[ -z $flavour || $flavour == runtimes || $flavour == host ]] ||
+                die "invalid flavour '$flavour': expected nothing, 'runtimes' or 'host'"
 
         cache=${CAPFS_E2E_CACHE:-/var/cache/capfs-e2e}
         mkdir -p "$cache" || die "cannot create the cache directory $cache; set CAPFS_E2E_CACHE to a writable directory"
@@ -164,6 +176,19 @@ capfs_rootfs() (
         # No login with an empty password: lock root's unless debootstrap already did ('*').
         if awk -F: '$1 == "root" && $2 !~ /^[*!]/ { found = 1 } END { exit !found }' "$tmp/etc/shadow"; then
                 chroot "$tmp" usermod --lock root || die "cannot lock root's password in $tmp"
+        fi
+        if [[ $flavour == host ]]; then
+                note "installing $CAPFS_ROOTFS_HOST_DEPENDS into it"
+                mount -t proc proc "$tmp/proc" || die "cannot mount /proc in $tmp"
+                cp /etc/resolv.conf "$tmp/etc/resolv.conf" 2>/dev/null || true
+                if ! { chroot "$tmp" apt-get update &&
+                        chroot "$tmp" env DEBIAN_FRONTEND=noninteractive apt-get satisfy -y --no-install-recommends \
+                                "$CAPFS_ROOTFS_HOST_DEPENDS"; } >>"$cache/.$name.log" 2>&1; then
+                        tail -n 30 "$cache/.$name.log" >&2
+                        die "installing $CAPFS_ROOTFS_HOST_DEPENDS in $tmp failed (log: $cache/.$name.log)"
+                fi
+                umount "$tmp/proc" || die "cannot unmount $tmp/proc"
+                chroot "$tmp" apt-get clean
         fi
         if [[ $flavour == runtimes ]]; then
                 note "installing $CAPFS_ROOTFS_RUNTIMES into it (about 150 MB)"

@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# tests/systemd/test-host.sh NEWER_DEBS: capfs as its users run it, checked against the real
+# systemd. Runs as COMMAND of `tests/vm/run --systemd --deb capfs_*.deb --deb libcapfs0_*.deb`:
+# a Debian machine booted with systemd as PID 1 where apt installed the packages, as a user
+# would. NEWER_DEBS is a directory holding a newer build of the same packages, to upgrade to.
+#
+# What it checks (TAP): capfs.service enabled and active after boot, serving /var/lib/capfs, with
+# systemd-analyze security's rating in the log; a container of capfs-launch started from this
+# shell, in a real transient scope with Delegate=yes, booting to "running" with nothing failed,
+# reading (and on hybrid hosts writing) through capfs while capfs.service is restarted,
+# reloaded, SIGKILLed and upgraded with apt: no failed or wrong operation; set-property
+# MemoryMax=50M inside enforced on the host's cgroup file; the host's `systemctl daemon-reload`
+# moving or removing none of the container's cgroups; `systemctl stop capfs` and `start` doing
+# what the README says; poweroff leaving no scope or cgroup; and capfs-launch started from a
+# systemd unit getting its scope too. The container is Debian CAPFS_E2E_SUITE (default bookworm)
+# from tests/e2e/lib/rootfs.sh's cache, which the host fills before the VM starts.
+set -uo pipefail
+
+top=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
+# shellcheck source=tests/install/tap.sh
+source "$top/tests/install/tap.sh"
+# shellcheck source=tests/e2e/lib/rootfs.sh
+source "$top/tests/e2e/lib/rootfs.sh"
+
+bail() {
+        echo "Bail out! $*"
+        echo "Bail out! $*" >&2
+        exit 1
+}
+diag() {
+        local line
+        while IFS= read -r line; do echo "# $line"; done <<<"$*"
+}
+assert_eq() {
+        if [[ $3 == "$2" ]]; then ok "$1"; else not_ok "$1" "expected: '$2'" "  actual: '$3'"; fi
+}
+assert_match() {
+        if [[ $3 =~ $2 ]]; then ok "$1"; else not_ok "$1" "expected to match: '$2'" "  actual: '$3'"; fi
+}
+not() { ! "$@"; }
+# wait_until SECONDS COMMAND...: polls COMMAND every 0.2 s; fails once SECONDS have passed.
+wait_until() {
+        local deadline=$((SECONDS + $1))
+        shift
+        until "$@"; do
+                ((SECONDS < deadline)) || return 1
+                sleep 0.2
+        done
+}
+
+NEWER=$(readlink -f "${1:-/nonexistent}")
+SUITE=${CAPFS_E2E_SUITE:-bookworm}
+# Under TCG a container's boot takes about a minute; the lane's watchdog is the VM's --timeout.
+TIMEOUT=${CAPFS_HOST_TIMEOUT:-300}
+MEMORY_LIMIT=536870912
+
+[[ $(cat /proc/1/comm) == systemd ]] || bail "PID 1 is not systemd: run this in tests/vm/run --systemd"
+[[ -d $NEWER ]] && compgen -G "$NEWER/capfs_*.deb" >/dev/null ||
+        bail "usage: $0 NEWER_DEBS (a directory with capfs_*.deb and libcapfs0_*.deb)"
+ROOTFS=$(capfs_rootfs "$SUITE") || bail "no cached $SUITE rootfs: run tests/e2e/lib/rootfs.sh $SUITE on the host first"
+if [[ $(findmnt -n -o FSTYPE -M /sys/fs/cgroup) == cgroup2 ]]; then
+        layout=v2
+        memory_root=/sys/fs/cgroup
+        limit_knob=memory.max
+else
+        layout=hybrid
+        memory_root=/sys/fs/cgroup/memory
+        limit_knob=memory.limit_in_bytes
+fi
+# shellcheck disable=SC1091 # the guest's
+diag "$(. /etc/os-release && echo "$PRETTY_NAME"), $(systemctl --version | head -n 1), cgroup $layout," \
+        "capfs $(dpkg-query -W -f '${Version}' capfs), container: Debian $SUITE"
+
+WORK=$(mktemp -d /var/tmp/capfs-host.XXXXXX)
+pids_to_end=()
+mounts=()
+cleanup() {
+        local pid i
+        for pid in "${pids_to_end[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+        for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount -l "${mounts[i]}" 2>/dev/null; done
+        rm -rf --one-file-system "$WORK"
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------- the service
+
+check "capfs.service is enabled" systemctl is-enabled --quiet capfs.service
+check "capfs.service is active after boot" systemctl is-active --quiet capfs.service
+assert_eq "/var/lib/capfs is capfs's FUSE mount" fuse.capfs "$(findmnt -n -o FSTYPE -M /var/lib/capfs)"
+check "the host reads /var/lib/capfs/proc/meminfo" grep -q '^MemTotal:' /var/lib/capfs/proc/meminfo
+out=$(systemd-analyze security --no-pager capfs.service 2>&1)
+diag "systemd-analyze security capfs.service:" "$out"
+assert_match "systemd-analyze security rates capfs.service" \
+        "Overall exposure level for capfs.service: [0-9.]+" "$(grep -o 'Overall exposure level for capfs.service: [0-9.]*' <<<"$out")"
+
+# ---------------------------------------------------------------- a container from this shell
+
+# launch NAME ROOT [capfs-launch options...]: capfs-launch with the container's limits, in the
+# background; its output goes to WORK/NAME.log.
+launch() {
+        local name=$1 root=$2
+        shift 2
+        capfs-launch --rootfs "$root" --name "$name" --memory 512M --cpus 1 --pids 256 "$@" \
+                </dev/null >"$WORK/$name.log" 2>&1 &
+        launcher_pid=$!
+        pids_to_end+=("$launcher_pid")
+}
+# overlay NAME: a writable overlay of the cached rootfs on a tmpfs; prints its path.
+overlay() {
+        local dir=$WORK/$1
+        mkdir -p "$dir/rw" "$dir/root"
+        mount -t tmpfs -o size=256M "capfs-host-$1" "$dir/rw" || return 1
+        mounts+=("$dir/rw")
+        mkdir -p "$dir/rw/upper" "$dir/rw/work"
+        mount -t overlay "capfs-host-$1" -o "lowerdir=$ROOTFS,upperdir=$dir/rw/upper,workdir=$dir/rw/work" "$dir/root" ||
+                return 1
+        mounts+=("$dir/root")
+        echo "$dir/root"
+}
+
+NAME=host-$$
+UNIT=capfs-$NAME.scope
+ROOT=$(overlay "$NAME") || bail "cannot make an overlay of $ROOTFS"
+mkdir -p "$WORK/share" "$ROOT/share"
+launch "$NAME" "$ROOT" --bind "$WORK/share:/share"
+wait_until "$TIMEOUT" systemctl is-active --quiet "$UNIT" ||
+        bail "no active $UNIT; capfs-launch: $(tail -n 20 "$WORK/$NAME.log")"
+assert_eq "capfs-launch runs in a transient scope $UNIT with Delegate=yes" yes \
+        "$(systemctl show -p Delegate --value "$UNIT")"
+scope_cg=$(systemctl show -p ControlGroup --value "$UNIT")
+payload=$memory_root$scope_cg/capfs/$NAME/payload
+check "its cgroups are below the scope: $payload" wait_until "$TIMEOUT" test -d "$payload"
+
+init_pid=
+find_init() {
+        local pid
+        for pid in $(cat "$payload/cgroup.procs" "$payload/init.scope/cgroup.procs" 2>/dev/null); do
+                [[ $(awk '$1 == "NSpid:" { print NF }' "/proc/$pid/status" 2>/dev/null) == 3 &&
+                        $(awk '$1 == "NSpid:" { print $3 }' "/proc/$pid/status") == 1 ]] && init_pid=$pid && return 0
+        done
+        return 1
+}
+wait_until "$TIMEOUT" find_init || bail "no init in $payload; capfs-launch: $(tail -n 20 "$WORK/$NAME.log")"
+ct() {
+        timeout -k 5 "$TIMEOUT" nsenter -t "$init_pid" -a -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"
+}
+booted() {
+        state=$(ct systemctl is-system-running --wait 2>&1)
+        [[ $state =~ ^(running|degraded|maintenance|stopping)$ ]]
+}
+started=$SECONDS
+wait_until "$TIMEOUT" booted
+assert_eq "the container boots to 'running'" running "$state"
+diag "its boot took $((SECONDS - started)) s"
+assert_eq "no failed units in it" "" "$(ct systemctl --failed --no-legend --plain 2>&1)"
+assert_eq "free -m in it shows 512 MiB" 512 "$(ct free -m | awk '$1 == "Mem:" { print $2 }')"
+
+# ---------------------------------------------------------------- I/O across restarts
+
+# In the container: reads of capfs's views (and on hybrid hosts a write and read back of a knob
+# in capfs's cgroup view) until /share/stop appears. Each operation counts in ops, each failed
+# one in errors, each answer not the container's in wrong; the first failure is kept.
+io_loop='
+ops=0 errors=0 wrong=0 first=none knob=/sys/fs/cgroup/memory/capfs-io
+[ "$1" = hybrid ] && mkdir -p $knob
+fail() { errors=$((errors + 1)); [ "$first" = none ] && first="$*"; }
+while [ ! -e /share/stop ]; do
+        if m=$(cat /proc/meminfo 2>&1); then
+                case $m in *"MemTotal:         524288 kB"*) ;; *) wrong=$((wrong + 1)) ;; esac
+        else
+                fail "meminfo: $m"
+        fi
+        u=$(cat /proc/uptime 2>&1) || fail "uptime: $u"
+        n=$(cat /sys/devices/system/cpu/online 2>&1) || fail "cpu/online: $n"
+        ops=$((ops + 3))
+        if [ "$1" = hybrid ]; then
+                v=$((ops % 64 + 64))M
+                if w=$( { echo $v >$knob/memory.limit_in_bytes; } 2>&1); then
+                        [ "$(cat $knob/memory.limit_in_bytes)" = $(( ${v%M} * 1048576 )) ] || wrong=$((wrong + 1))
+                else
+                        fail "knob write: $w"
+                fi
+                ops=$((ops + 2))
+        fi
+        echo $ops >/share/io.count.tmp && mv /share/io.count.tmp /share/io.count
+done
+[ "$1" = hybrid ] && rmdir $knob
+echo "ops=$ops errors=$errors wrong=$wrong first=$first" >/share/io.result
+'
+# Not through ct: the loop outlives ct's bound; /share/stop ends it.
+nsenter -t "$init_pid" -a -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+        bash -c "$io_loop" io "$layout" >"$WORK/io.log" 2>&1 &
+io_pid=$!
+pids_to_end+=("$io_pid")
+io_count() { cat "$WORK/share/io.count" 2>/dev/null || echo 0; }
+# progressed: the loop has done 30 more operations since the count was taken.
+progressed() {
+        local from
+        from=$(io_count)
+        wait_until "$TIMEOUT" test "$(io_count)" -ge $((from + 30))
+}
+if progressed; then
+        ok "the container's I/O loop runs"
+else
+        not_ok "the container's I/O loop runs" "count: $(io_count); its output: $(cat "$WORK/io.log")" \
+                "/share: $(ls -l "$WORK/share")"
+fi
+main_pid() { systemctl show -p MainPID --value capfs.service; }
+
+before=$(main_pid)
+check "systemctl restart capfs" systemctl restart capfs.service
+check "... its I/O goes on" progressed
+check "... the FUSE connection came back from the fd store (same mount)" test "$(findmnt -n -o FSTYPE -M /var/lib/capfs)" = fuse.capfs
+check "systemctl reload capfs" systemctl reload capfs.service
+check "... its I/O goes on" progressed
+before=$(main_pid)
+kill -KILL "$before"
+restarted() { [[ $(main_pid) != "$before" && $(main_pid) != 0 ]] && systemctl is-active --quiet capfs.service; }
+check "kill -9 of capfs: Restart= brings it back" wait_until "$TIMEOUT" restarted
+check "... its I/O goes on" progressed
+newer_version=$(dpkg-deb -f "$(compgen -G "$NEWER/capfs_*.deb" | head -n 1)" Version)
+before=$(main_pid)
+out=$(DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$NEWER"/*.deb 2>&1)
+check "apt upgrades capfs to $newer_version" test "$(dpkg-query -W -f '${Version}' capfs)" = "$newer_version"
+[[ $(dpkg-query -W -f '${Version}' capfs) == "$newer_version" ]] || diag "apt-get said:" "$(tail -n 20 <<<"$out")"
+assert_eq "... which reloads capfs in place (the same main process)" "$before" "$(main_pid)"
+check "... its I/O goes on" progressed
+: >"$WORK/share/stop"
+wait "$io_pid"
+result=$(cat "$WORK/share/io.result" 2>/dev/null)
+diag "the container's I/O: $result"
+assert_match "no failed or wrong operation in the container across all four" \
+        '^ops=[0-9]+ errors=0 wrong=0 first=none$' "$result"
+
+# ---------------------------------------------------------------- isolators and the host's systemd
+
+if out=$(ct systemctl set-property dbus.service MemoryMax=50M 2>&1); then
+        ok "set-property dbus.service MemoryMax=50M in the container"
+else
+        not_ok "set-property dbus.service MemoryMax=50M in the container" "$out"
+fi
+assert_eq "... reaches the host's $payload/system.slice/dbus.service/$limit_knob" 52428800 \
+        "$(cat "$payload/system.slice/dbus.service/$limit_knob" 2>&1)"
+hog='head -c 100M /dev/zero | tail -n 1 >/dev/null'
+out=$(ct systemd-run --wait --collect -p MemoryMax=50M -p MemorySwapMax=0 sh -c "$hog" 2>&1)
+status=$?
+if [[ $status == 137 || $out == *"result: oom-kill"* ]]; then
+        ok "a 100 MB hog under MemoryMax=50M is killed"
+else
+        not_ok "a 100 MB hog under MemoryMax=50M is killed" "exit $status: $out"
+fi
+
+procs_before=$(sort "$payload/cgroup.procs" "$payload"/*/cgroup.procs "$payload"/*/*/cgroup.procs 2>/dev/null | tr '\n' ' ')
+check "systemctl daemon-reload on the host" systemctl daemon-reload
+check "... leaves the launcher in $UNIT" grep -q "$UNIT" "/proc/$launcher_pid/cgroup"
+assert_eq "... leaves the container's limit" "$MEMORY_LIMIT" "$(cat "$payload/$limit_knob" 2>&1)"
+assert_eq "... and the limit set inside" 52428800 "$(cat "$payload/system.slice/dbus.service/$limit_knob" 2>&1)"
+assert_eq "... and every process of the container where it was" "$procs_before" \
+        "$(sort "$payload/cgroup.procs" "$payload"/*/cgroup.procs "$payload"/*/*/cgroup.procs 2>/dev/null | tr '\n' ' ')"
+check "... and the container still answers" ct systemctl is-system-running
+
+# ---------------------------------------------------------------- stop and start
+
+# The README: a stop empties the fd store, so the mount is disconnected (containers get
+# ENOTCONN until they are restarted); the next start mounts afresh.
+check "systemctl stop capfs" systemctl stop capfs.service
+out=$(ct cat /proc/meminfo 2>&1)
+assert_match "... the container's views are disconnected (ENOTCONN)" "Transport endpoint is not connected" "$out"
+check "systemctl start capfs" systemctl start capfs.service
+check "... serves /var/lib/capfs afresh" grep -q '^MemTotal:' /var/lib/capfs/proc/meminfo
+
+# ---------------------------------------------------------------- poweroff
+
+ct systemctl poweroff >/dev/null 2>&1
+check "poweroff in the container ends capfs-launch" wait_until "$TIMEOUT" not kill -0 "$launcher_pid"
+gone() { ! systemctl is-active --quiet "$UNIT" && [[ ! -d $memory_root$scope_cg ]]; }
+check "... and leaves neither $UNIT nor its cgroup" wait_until "$TIMEOUT" gone
+
+# ---------------------------------------------------------------- from a systemd unit
+
+NAME2=unit-$$
+ROOT2=$(overlay "$NAME2") || bail "cannot make an overlay of $ROOTFS"
+mkdir -p "$WORK/share2" "$ROOT2/share"
+systemd-run --quiet --unit "capfs-test-$NAME2" --collect -- capfs-launch --rootfs "$ROOT2" --name "$NAME2" \
+        --memory 256M --bind "$WORK/share2:/share" -- /bin/sh -c 'while [ ! -e /share/done ]; do sleep 0.2; done'
+UNIT2=capfs-$NAME2.scope
+check "capfs-launch started by a unit gets its own scope" wait_until "$TIMEOUT" systemctl is-active --quiet "$UNIT2"
+assert_eq "... with Delegate=yes" yes "$(systemctl show -p Delegate --value "$UNIT2")"
+scope2_cg=$(systemctl show -p ControlGroup --value "$UNIT2")
+assert_eq "... and the container's limit below it" 268435456 \
+        "$(cat "$memory_root$scope2_cg/capfs/$NAME2/payload/$limit_knob" 2>&1)"
+: >"$WORK/share2/done"
+gone2() { ! systemctl is-active --quiet "$UNIT2" && [[ ! -d $memory_root$scope2_cg ]]; }
+check "... which is gone when the container ends" wait_until "$TIMEOUT" gone2
+
+echo "1..$n"
+((failed == 0))
