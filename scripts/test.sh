@@ -18,7 +18,10 @@
 #      same integration suite, then the boot, scope, planted-path and runtime tests (test-boot-*,
 #      test-scope, test-planted, test-runtimes), against the build-test daemon
 #      and launcher inside tests/vm/run (Debian's kernel under qemu, cgroup2 only). A VM that
-#      cannot boot fails the run.
+#      cannot boot fails the run;
+#   8. the systemd lane: test-deb's packages on Debian machines booted by the real systemd
+#      (tests/vm/run --systemd: bookworm and trixie on cgroup2, bookworm hybrid), each running
+#      tests/systemd/test-host.sh.
 #
 # Build directories are always made from scratch, so nothing left over from an earlier run (an
 # object compiled before -Werror, an old test log) can hide a failure. Exits non-zero on any
@@ -250,12 +253,43 @@ install_lane() {
         # The Debian packages, built for bookworm and trixie and put through install, upgrade,
         # remove and purge in scratch roots of their suites.
         step "tests/install/test-deb.sh"
-        tests/install/test-deb.sh | tee "$logdir/deb.tap"
+        mkdir -p build-test/debs
+        CAPFS_TEST_DEBS=$PWD/build-test/debs tests/install/test-deb.sh | tee "$logdir/deb.tap"
         rc=${PIPESTATUS[0]}
         tap_log deb "$rc" "$logdir/deb.tap" "$logdir/deb.json"
         logs+=("$logdir/deb.json")
         ((rc == 0)) || failed_steps+=("tests/install/test-deb.sh")
         echo "(install: $((SECONDS - started))s)"
+}
+
+# The packages of test-deb.sh (build-test/debs) on Debian machines run by the real systemd
+# (tests/vm/run --systemd): bookworm and trixie on pure cgroup2, bookworm on hybrid. Each boot
+# installs the older build with apt and tests/systemd/test-host.sh upgrades to the newer one.
+systemd_lane() {
+        local logdir=build-test/meson-logs old=build-test/debs/debs-0.0.1+test1 new=build-test/debs/debs-0.0.1+test2
+        local combo suite layout name rc started
+        for combo in bookworm:v2 trixie:v2 bookworm:hybrid; do
+                suite=${combo%:*} layout=${combo#*:} name=systemd-$suite-$layout started=$SECONDS
+                step "tests/systemd/test-host.sh on Debian $suite run by systemd, cgroup $layout (tests/vm/run --systemd)"
+                if ((EUID != 0)); then
+                        echo "skipped: needs root (qemu's cache, the rootfs caches)"
+                        extra_skipped=$((extra_skipped + 1))
+                        continue
+                fi
+                if ! compgen -G "$old/$suite/capfs_*.deb" >/dev/null || ! compgen -G "$new/$suite/capfs_*.deb" >/dev/null; then
+                        echo "no $suite packages in $old and $new: tests/install/test-deb.sh did not build them"
+                        fail_step "$name: no packages"
+                        continue
+                fi
+                tests/vm/run --systemd --suite "$suite" --cgroup "$layout" --memory 3G --timeout 1200 \
+                        --deb "$(compgen -G "$old/$suite/capfs_*.deb")" --deb "$(compgen -G "$old/$suite/libcapfs0_*.deb")" -- \
+                        tests/systemd/test-host.sh "$new/$suite" | tee "$logdir/$name.tap"
+                rc=${PIPESTATUS[0]}
+                tap_log "$name" "$rc" "$logdir/$name.tap" "$logdir/$name.json"
+                logs+=("$logdir/$name.json")
+                ((rc == 0)) || failed_steps+=("tests/systemd/test-host.sh ($suite, $layout)")
+                echo "($name: $((SECONDS - started))s)"
+        done
 }
 
 # The end-to-end suites on the host: real Debian rootfs (built once with debootstrap, cached in
@@ -362,6 +396,7 @@ if [[ ${have_test:-} ]]; then
         install_lane
         e2e_lane
         vm_lane
+        systemd_lane
 fi
 
 step "summary ($((SECONDS - started))s)"

@@ -39,12 +39,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Two builds: the one under test and a newer one to upgrade to.
+# Two builds: the one under test and a newer one to upgrade to, kept in CAPFS_TEST_DEBS when it is
+# set (scripts/test.sh's systemd lane installs the same packages on a machine run by systemd).
 old_version=0.0.1+test1 new_version=0.0.1+test2
+debs=${CAPFS_TEST_DEBS:-$WORK}
 for v in "$old_version" "$new_version"; do
         args=()
         for s in "${suites[@]}"; do args+=(--suite "$s"); done
-        if ! "$top/scripts/build-deb.sh" "${args[@]}" --version "$v" --out "$WORK/debs-$v" >"$WORK/build-$v.log" 2>&1; then
+        rm -rf "$debs/debs-$v"
+        if ! "$top/scripts/build-deb.sh" "${args[@]}" --version "$v" --out "$debs/debs-$v" >"$WORK/build-$v.log" 2>&1; then
                 sed 's/^/# /' "$WORK/build-$v.log" | tail -n 30
                 bail "scripts/build-deb.sh --version $v failed"
         fi
@@ -66,9 +69,9 @@ for suite in "${suites[@]}"; do
         mount -t proc proc "$root/proc" && mounts+=("$root/proc")
         cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null
         mkdir -p "$root/debs"
-        cp "$WORK/debs-$old_version/$suite"/*.deb "$root/debs/"
-        old_capfs=$(basename "$WORK/debs-$old_version/$suite"/capfs_*.deb)
-        old_lib=$(basename "$WORK/debs-$old_version/$suite"/libcapfs0_*.deb)
+        cp "$debs/debs-$old_version/$suite"/*.deb "$root/debs/"
+        old_capfs=$(basename "$debs/debs-$old_version/$suite"/capfs_*.deb)
+        old_lib=$(basename "$debs/debs-$old_version/$suite"/libcapfs0_*.deb)
 
         if out=$(in_root sh -c "apt-get update -q && apt-get install -y -q --no-install-recommends ./debs/$old_capfs ./debs/$old_lib" 2>&1); then
                 ok "$suite: apt installs capfs and libcapfs0 with their dependencies"
@@ -101,9 +104,9 @@ for suite in "${suites[@]}"; do
         check "$suite: an upgrade never stops it (prerm stops only on remove)" \
                 grep -q '"$1" = remove' "$root/var/lib/dpkg/info/capfs.prerm"
 
-        new_capfs=$(basename "$WORK/debs-$new_version/$suite"/capfs_*.deb)
-        new_lib=$(basename "$WORK/debs-$new_version/$suite"/libcapfs0_*.deb)
-        cp "$WORK/debs-$new_version/$suite"/*.deb "$root/debs/"
+        new_capfs=$(basename "$debs/debs-$new_version/$suite"/capfs_*.deb)
+        new_lib=$(basename "$debs/debs-$new_version/$suite"/libcapfs0_*.deb)
+        cp "$debs/debs-$new_version/$suite"/*.deb "$root/debs/"
         if out=$(in_root apt-get install -y -q --no-install-recommends "./debs/$new_capfs" "./debs/$new_lib" 2>&1); then
                 ok "$suite: apt upgrades to the newer version"
         else

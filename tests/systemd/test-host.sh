@@ -107,7 +107,8 @@ launch() {
         launcher_pid=$!
         pids_to_end+=("$launcher_pid")
 }
-# overlay NAME: a writable overlay of the cached rootfs on a tmpfs; prints its path.
+# overlay NAME: a writable overlay of the cached rootfs on a tmpfs, at $overlay_root (not
+# printed: its mounts must be recorded in this shell for the clean-up).
 overlay() {
         local dir=$WORK/$1
         mkdir -p "$dir/rw" "$dir/root"
@@ -117,12 +118,13 @@ overlay() {
         mount -t overlay "capfs-host-$1" -o "lowerdir=$ROOTFS,upperdir=$dir/rw/upper,workdir=$dir/rw/work" "$dir/root" ||
                 return 1
         mounts+=("$dir/root")
-        echo "$dir/root"
+        overlay_root=$dir/root
 }
 
 NAME=host-$$
 UNIT=capfs-$NAME.scope
-ROOT=$(overlay "$NAME") || bail "cannot make an overlay of $ROOTFS"
+overlay "$NAME" || bail "cannot make an overlay of $ROOTFS"
+ROOT=$overlay_root
 mkdir -p "$WORK/share" "$ROOT/share"
 launch "$NAME" "$ROOT" --bind "$WORK/share:/share"
 wait_until "$TIMEOUT" systemctl is-active --quiet "$UNIT" ||
@@ -195,11 +197,10 @@ nsenter -t "$init_pid" -a -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UT
 io_pid=$!
 pids_to_end+=("$io_pid")
 io_count() { cat "$WORK/share/io.count" 2>/dev/null || echo 0; }
-# progressed: the loop has done 30 more operations since the count was taken.
+io_count_reached() { (($(io_count) >= $1)); }
+# progressed: the loop has done 30 more operations since now.
 progressed() {
-        local from
-        from=$(io_count)
-        wait_until "$TIMEOUT" test "$(io_count)" -ge $((from + 30))
+        wait_until "$TIMEOUT" io_count_reached $(($(io_count) + 30))
 }
 if progressed; then
         ok "the container's I/O loop runs"
@@ -281,7 +282,8 @@ check "... and leaves neither $UNIT nor its cgroup" wait_until "$TIMEOUT" gone
 # ---------------------------------------------------------------- from a systemd unit
 
 NAME2=unit-$$
-ROOT2=$(overlay "$NAME2") || bail "cannot make an overlay of $ROOTFS"
+overlay "$NAME2" || bail "cannot make an overlay of $ROOTFS"
+ROOT2=$overlay_root
 mkdir -p "$WORK/share2" "$ROOT2/share"
 systemd-run --quiet --unit "capfs-test-$NAME2" --collect -- capfs-launch --rootfs "$ROOT2" --name "$NAME2" \
         --memory 256M --bind "$WORK/share2:/share" -- /bin/sh -c 'while [ ! -e /share/done ]; do sleep 0.2; done'
