@@ -271,7 +271,7 @@ int main(int argc, char **argv) {
                 sysinfo_relay_init(&l.sysinfo, l.opt.capfs);
         if ((l.opt.no_capfs || capfs_check_mounted(l.opt.capfs, &error) == 0) &&
             caps_to_drop(&l.opt, drop, &error) == 0 && scope_enter(&l, &error) == 0 &&
-            cgroups_discover(&l, &error) == 0) {
+            cgroups_discover(&l, &error) == 0 && init_check_cgroups(&l, &error) == 0) {
                 g_autofree char *uuid = g_uuid_string_random();
                 g_strlcpy(l.uuid, uuid, sizeof(l.uuid));
                 /* From here on, what was made is undone on the way out. */

@@ -121,6 +121,17 @@ int parse_budget(const char *text, uint64_t *ret);
 #define CGROUP_MAX_DESCENDANTS_DEFAULT 1000
 #define CGROUP_MAX_DEPTH_DEFAULT 16
 
+/* ---- init-cgroups.c */
+
+/* The first systemd that refuses cgroup v1 altogether. */
+#define SYSTEMD_CGROUP2_ONLY 258
+/* The version of the systemd in the rootfs ROOT_FD (its libsystemd-shared-N.so), 0 when none is
+ * found; *RET_DIR (freed and replaced) names the directory it is in. */
+unsigned rootfs_systemd_version(int root_fd, char **ret_dir);
+/* Refuses (-EINVAL and the reason in ERROR) a systemd init of SYSTEMD_CGROUP2_ONLY or later on a
+ * host with v1 controllers, before anything is made. */
+int init_check_cgroups(const Launch *l, GError **error);
+
 /* ---- scope.c */
 
 /* Moves the launcher into capfs-NAME.scope when systemd runs the host (or --scope=yes). */

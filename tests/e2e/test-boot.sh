@@ -62,6 +62,20 @@ _stop_container() {
 }
 trap '_stop_container; _teardown' EXIT
 
+# systemd 258 and later run on cgroup2 only: on a host with v1 controllers the launcher refuses
+# such a container before making anything, and says what to change (sid's systemd, here).
+systemd_version=$(find "$ROOTFS/usr/lib" -maxdepth 3 -name 'libsystemd-shared-*.so' 2>/dev/null |
+        sed -n 's/.*libsystemd-shared-\([0-9]*\).*/\1/p' | sort -n | tail -n 1)
+if ! on_v2 && ((${systemd_version:-0} >= 258)); then
+        out=$(cg_join "$LAUNCH_CG" && exec "$LAUNCH" --rootfs "$ROOT" --name "$NAME" --capfs "$MNT" \
+                "${LAUNCH_ARGS[@]}" --memory 512M </dev/null 2>&1)
+        assert_eq "capfs-launch refuses systemd $systemd_version on this host's v1 controllers (exit 1)" 1 "$?"
+        assert_match "... naming the container's systemd and the kernel command line that fixes it" \
+                "systemd $systemd_version .* runs on cgroup2 only .*'systemd.unified_cgroup_hierarchy=1'" "$out"
+        check "... before making any cgroup" not test -e "$(cg_host memory launch)/capfs/$NAME"
+        finish
+fi
+
 (
         cg_join "$LAUNCH_CG" || exit 125
         exec "$LAUNCH" --rootfs "$ROOT" --name "$NAME" --capfs "$MNT" "${LAUNCH_ARGS[@]}" --memory 512M --cpus 1 \

@@ -6,6 +6,7 @@
  * launcher's own tables say.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <linux/bpf.h>
 #include <sys/capability.h>
@@ -402,9 +403,46 @@ static void test_lxc_seccomp(void) {
                         g_error("capfs.seccomp lacks '%s'", rules[i]);
 }
 
+/* Makes the empty file DIR/REL (and its directories). */
+static void touch(const char *dir, const char *rel) {
+        g_autofree char *path = g_build_filename(dir, rel, NULL);
+        g_autofree char *parent = g_path_get_dirname(path);
+        g_assert_cmpint(g_mkdir_with_parents(parent, 0755), ==, 0);
+        g_assert_true(g_file_set_contents(path, "", 0, NULL));
+}
+
+static void test_systemd_version(void) {
+        g_autofree char *root = g_dir_make_tmp("capfs-test-systemd-XXXXXX", NULL);
+        g_autofree char *outside = g_dir_make_tmp("capfs-test-outside-XXXXXX", NULL);
+        g_autofree char *found = NULL;
+        g_autofree char *link = g_build_filename(root, "lib", NULL);
+        g_autofree char *cmd = g_strdup_printf("rm -rf '%s' '%s'", root, outside);
+        int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpuint(rootfs_systemd_version(fd, &found), ==, 0);
+        g_assert_null(found);
+        /* bookworm's place; then sid's on another architecture, and a build with a dashed version */
+        touch(root, "usr/lib/x86_64-linux-gnu/systemd/libsystemd-shared-252.so");
+        g_assert_cmpuint(rootfs_systemd_version(fd, &found), ==, 252);
+        g_assert_cmpstr(found, ==, "usr/lib/x86_64-linux-gnu/systemd");
+        touch(root, "usr/lib/aarch64-linux-gnu/systemd/libsystemd-shared-262.so");
+        touch(root, "usr/lib/systemd/libsystemd-shared-257.9-1.so");
+        g_assert_cmpuint(rootfs_systemd_version(fd, &found), ==, 262);
+        g_assert_cmpstr(found, ==, "usr/lib/aarch64-linux-gnu/systemd");
+        /* Not a library of that name; a symlink out of the rootfs, resolved inside it: nothing. */
+        touch(outside, "systemd/libsystemd-shared-999.so");
+        touch(root, "usr/lib/systemd/libsystemd-shared.so");
+        g_assert_cmpint(symlink(outside, link), ==, 0);
+        g_assert_cmpuint(rootfs_systemd_version(fd, &found), ==, 262);
+        close(fd);
+        g_assert_cmpint(system(cmd), ==, 0);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/launch/parse-size", test_parse_size);
+        g_test_add_func("/launch/systemd-version", test_systemd_version);
         g_test_add_func("/launch/parse-cpus", test_parse_cpus);
         g_test_add_func("/launch/first-cpus", test_first_cpus);
         g_test_add_func("/launch/options/defaults", test_options_defaults);
