@@ -15,7 +15,8 @@
 #   6. tests/install: meson install into a scratch prefix (test-install.sh), and the Debian
 #      packages of scripts/build-deb.sh through install, upgrade, removal and purge (test-deb.sh);
 #   7. the pure cgroup v2 lane: tests/vm/selftest.sh (the VM runner's own TAP test), then the
-#      same integration suite, then the boot, scope, planted-path and runtime tests (test-boot-*,
+#      same integration suite, then the boot, scope, planted-path and runtime tests (test-boot-*
+#      with sid's systemd 258+ too,
 #      test-scope, test-planted, test-runtimes), against the build-test daemon
 #      and launcher inside tests/vm/run (Debian's kernel under qemu, cgroup2 only). A VM that
 #      cannot boot fails the run;
@@ -172,7 +173,7 @@ vm_lane() {
         # The boot tests on cgroup2: the rootfs caches the host's e2e lane filled are visible in
         # the guest (read-only under its overlay), so nothing is downloaded there.
         vm_suite e2e "boot tests" --timeout 3600 --memory 3G --env CAPFS_TEST_WATCHDOG=900 -- \
-                --suite e2e --suite escape test-boot-bookworm test-boot-trixie test-scope test-planted test-runtimes
+                --suite e2e --suite escape test-boot-bookworm test-boot-trixie test-boot-sid test-scope test-planted test-runtimes
 }
 
 # vm_suite LOGNAME WHAT [tests/vm/run options...] -- [meson test options...]: one VM boot running
@@ -264,13 +265,16 @@ install_lane() {
 
 # The packages of test-deb.sh (build-test/debs) on Debian machines run by the real systemd
 # (tests/vm/run --systemd): bookworm and trixie on pure cgroup2, bookworm on hybrid. Each boot
-# installs the older build with apt and tests/systemd/test-host.sh upgrades to the newer one.
+# installs the older build with apt and tests/systemd/test-host.sh upgrades to the newer one. The
+# container is bookworm, and on the trixie host sid (systemd 258 or later, cgroup2 only), from the
+# rootfs cache the e2e lane filled.
 systemd_lane() {
         local logdir=build-test/meson-logs old=build-test/debs/debs-0.0.1+test1 new=build-test/debs/debs-0.0.1+test2
-        local combo suite layout name rc started
-        for combo in bookworm:v2 trixie:v2 bookworm:hybrid; do
-                suite=${combo%:*} layout=${combo#*:} name=systemd-$suite-$layout started=$SECONDS
-                step "tests/systemd/test-host.sh on Debian $suite run by systemd, cgroup $layout (tests/vm/run --systemd)"
+        local combo suite layout container name rc started
+        for combo in bookworm:v2:bookworm trixie:v2:sid bookworm:hybrid:bookworm; do
+                IFS=: read -r suite layout container <<<"$combo"
+                name=systemd-$suite-$layout started=$SECONDS
+                step "tests/systemd/test-host.sh on Debian $suite run by systemd, cgroup $layout, a $container container (tests/vm/run --systemd)"
                 if ((EUID != 0)); then
                         echo "skipped: needs root (qemu's cache, the rootfs caches)"
                         extra_skipped=$((extra_skipped + 1))
@@ -282,6 +286,7 @@ systemd_lane() {
                         continue
                 fi
                 tests/vm/run --systemd --suite "$suite" --cgroup "$layout" --memory 3G --timeout 1200 \
+                        --env CAPFS_E2E_SUITE="$container" \
                         --deb "$(compgen -G "$old/$suite/capfs_*.deb")" --deb "$(compgen -G "$old/$suite/libcapfs0_*.deb")" -- \
                         tests/systemd/test-host.sh "$new/$suite" | tee "$logdir/$name.tap"
                 rc=${PIPESTATUS[0]}
