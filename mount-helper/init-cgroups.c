@@ -5,8 +5,6 @@
  * and the launcher would wait on a container that never boots. So the launcher looks at the
  * systemd in the rootfs first, and refuses with what to change.
  */
-#include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,20 +25,11 @@ static bool runs_systemd(const Options *o) {
 
 /* The highest N of libsystemd-shared-N.so in DIR below the rootfs; 0 when there is none. */
 static unsigned shared_library_version(int root_fd, const char *dir) {
-        char fd_path[ROOTFS_FD_PATH_MAX];
+        DIR *d = NULL;
         unsigned best = 0;
-        int path_fd = rootfs_open(root_fd, dir, 0, 0);
-        if (path_fd < 0)
+
+        if (rootfs_opendir(root_fd, dir, &d) < 0)
                 return 0;
-        int fd = open(rootfs_fd_path(path_fd, fd_path), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        close(path_fd);
-        if (fd < 0)
-                return 0;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return 0;
-        }
         for (struct dirent *e; (e = readdir(d));) {
                 unsigned version;
                 char tail[4];
@@ -52,41 +41,30 @@ static unsigned shared_library_version(int root_fd, const char *dir) {
         return best;
 }
 
+/* Keeps DIR in *BEST_DIR when its library is newer than *BEST. */
+static void consider(int root_fd, const char *dir, unsigned *best, char **best_dir) {
+        unsigned v = shared_library_version(root_fd, dir);
+        if (v > *best) {
+                *best = v;
+                g_free(*best_dir);
+                *best_dir = g_strdup(dir);
+        }
+}
+
 unsigned rootfs_systemd_version(int root_fd, char **ret_dir) {
-        static const char *const dirs[] = {"usr/lib/systemd", "lib/systemd"};
-        char fd_path[ROOTFS_FD_PATH_MAX];
+        DIR *d = NULL;
         unsigned best = 0;
 
-        for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
-                unsigned v = shared_library_version(root_fd, dirs[i]);
-                if (v > best) {
-                        best = v;
-                        g_free(*ret_dir);
-                        *ret_dir = g_strdup(dirs[i]);
-                }
-        }
+        consider(root_fd, "usr/lib/systemd", &best, ret_dir);
+        consider(root_fd, "lib/systemd", &best, ret_dir);
         /* Debian and Ubuntu keep it in the multiarch directory: usr/lib/TRIPLET/systemd. */
-        int path_fd = rootfs_open(root_fd, "usr/lib", 0, 0);
-        int fd = path_fd < 0 ? -1
-                             : open(rootfs_fd_path(path_fd, fd_path), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (path_fd >= 0)
-                close(path_fd);
-        DIR *d = fd < 0 ? NULL : fdopendir(fd);
-        if (!d) {
-                if (fd >= 0)
-                        close(fd);
+        if (rootfs_opendir(root_fd, "usr/lib", &d) < 0)
                 return best;
-        }
         for (struct dirent *e; (e = readdir(d));) {
                 if (!strstr(e->d_name, "-linux-"))
                         continue;
                 g_autofree char *dir = g_strdup_printf("usr/lib/%s/systemd", e->d_name);
-                unsigned v = shared_library_version(root_fd, dir);
-                if (v > best) {
-                        best = v;
-                        g_free(*ret_dir);
-                        *ret_dir = g_steal_pointer(&dir);
-                }
+                consider(root_fd, dir, &best, ret_dir);
         }
         closedir(d);
         return best;

@@ -318,3 +318,23 @@ int rootfs_symlink(int root_fd, const char *target, const char *path) {
         close(dir_fd);
         return r;
 }
+
+int rootfs_opendir(int root_fd, const char *path, DIR **ret) {
+        char buf[ROOTFS_FD_PATH_MAX];
+        int fd = rootfs_open(root_fd, path, 0, 0);
+        int dir_fd;
+
+        if (fd < 0)
+                return fd;
+        dir_fd = open(rootfs_fd_path(fd, buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        close(fd);
+        if (dir_fd < 0)
+                return -errno;
+        *ret = fdopendir(dir_fd);
+        if (!*ret) {
+                int r = -errno;
+                close(dir_fd);
+                return r;
+        }
+        return 0;
+}

@@ -11,6 +11,7 @@
  */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -52,3 +53,6 @@ int rootfs_read_file(int root_fd, const char *path, char **content);
 
 /* A symlink at PATH in the rootfs pointing to TARGET (stored as given), its directory made. */
 int rootfs_symlink(int root_fd, const char *target, const char *path);
+
+/* Opens the directory PATH in the rootfs for reading into *RET (closedir() it). */
+int rootfs_opendir(int root_fd, const char *path, DIR **ret);

@@ -220,6 +220,33 @@ static void test_files(void) {
         tree_clear(&t);
 }
 
+static void test_opendir(void) {
+        Tree t;
+        DIR *d = NULL;
+        tree_init(&t);
+        /* The host's side holds a file; the rootfs's own copy of that path holds another. */
+        g_autofree char *host_file = g_build_filename(t.outside, "host-only", NULL);
+        g_assert_true(g_file_set_contents(host_file, "", 0, NULL));
+        g_autofree char *inside = g_build_filename(t.root, t.outside, NULL);
+        g_assert_cmpint(g_mkdir_with_parents(inside, 0755), ==, 0);
+        g_autofree char *inside_file = g_build_filename(inside, "rootfs-only", NULL);
+        g_assert_true(g_file_set_contents(inside_file, "", 0, NULL));
+        plant_link(&t, t.outside, "lib");
+        g_assert_cmpint(rootfs_opendir(t.root_fd, "lib", &d), ==, 0);
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        for (struct dirent *e; (e = readdir(d));)
+                if (e->d_name[0] != '.')
+                        g_ptr_array_add(names, g_strdup(e->d_name));
+        closedir(d);
+        g_assert_cmpuint(names->len, ==, 1);
+        g_assert_cmpstr(g_ptr_array_index(names, 0), ==, "rootfs-only");
+        d = NULL;
+        g_assert_cmpint(rootfs_opendir(t.root_fd, "missing", &d), ==, -ENOENT);
+        g_assert_cmpint(rootfs_opendir(t.root_fd, "lib/rootfs-only", &d), ==, -ENOTDIR);
+        g_assert_null(d);
+        tree_clear(&t);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/rootfs/symlinked-parent", test_symlinked_parent);
@@ -229,5 +256,6 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/rootfs/errors", test_errors);
         g_test_add_func("/rootfs/deep", test_deep);
         g_test_add_func("/rootfs/files", test_files);
+        g_test_add_func("/rootfs/opendir", test_opendir);
         return g_test_run();
 }
