@@ -21,6 +21,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../integration/lib.sh"
 # shellcheck source=tests/e2e/lib/rootfs.sh
 source "$here/lib/rootfs.sh"
+# shellcheck source=tests/e2e/lib/isolators.sh
+source "$here/lib/isolators.sh"
 
 LAUNCH=${2:-}
 SUITE=${CAPFS_E2E_SUITE:-bookworm}
@@ -174,26 +176,7 @@ assert_eq "nproc --all (sysfs) shows 1" 1 "$(inside 'nproc --all')"
 
 # ---------------------------------------------------------------- isolators
 
-if out=$(ct systemctl set-property dbus.service MemoryMax=50M 2>&1); then
-        ok "systemctl set-property dbus.service MemoryMax=50M succeeds"
-else
-        not_ok "systemctl set-property dbus.service MemoryMax=50M succeeds" "$out"
-fi
-assert_eq "the host's memory cgroup of dbus.service reads 52428800" 52428800 \
-        "$(cat "$ROOT_MEMORY/system.slice/dbus.service/$LIMIT_KNOB" 2>&1)"
-# tail keeps a line without newline whole: 100 MB of zeros are held and touched.
-hog='head -c 100M /dev/zero | tail -n 1 >/dev/null'
-# On cgroup2 systemd sees the kill in memory.events and ends the unit itself ("oom-kill"); on v1
-# the shell just reports its SIGKILLed child (137).
-out=$(ct systemd-run --wait --collect -p MemoryMax=50M -p MemorySwapMax=0 sh -c "$hog" 2>&1)
-status=$?
-if [[ $status == 137 || $out == *"result: oom-kill"* ]]; then
-        ok "a 100 MB hog under systemd-run -p MemoryMax=50M is killed"
-else
-        not_ok "a 100 MB hog under systemd-run -p MemoryMax=50M is killed" "exit $status: $out"
-fi
-ct systemd-run --quiet --wait --collect -p MemoryMax=200M sh -c "$hog" >/dev/null 2>&1
-assert_eq "the same hog under MemoryMax=200M completes" 0 "$?"
+check_isolators "$ROOT_MEMORY" "$LIMIT_KNOB"
 
 # ---------------------------------------------------------------- the cgroup budget
 # The launcher's defaults, on the outer cgroup of the cgroup2 tree (one more of each for the

@@ -21,6 +21,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../integration/lib.sh"
 # shellcheck source=tests/e2e/lib/rootfs.sh
 source "$here/lib/rootfs.sh"
+# shellcheck source=tests/e2e/lib/isolators.sh
+source "$here/lib/isolators.sh"
 
 SUITE=${CAPFS_E2E_SUITE:-bookworm}
 # The hook as built (installed beside capfs.conf, which names it by its installed path).
@@ -197,32 +199,7 @@ assert_eq "/proc/cpuinfo lists 1 CPU" 1 "$(ct grep -c '^processor' /proc/cpuinfo
 
 # ---------------------------------------------------------------- isolators
 
-if out=$(ct systemctl set-property dbus.service MemoryMax=50M 2>&1); then
-        ok "systemctl set-property dbus.service MemoryMax=50M succeeds"
-else
-        not_ok "systemctl set-property dbus.service MemoryMax=50M succeeds" "$out"
-fi
-assert_eq "set-property MemoryMax=50M reaches the host's memory cgroup of dbus.service" 52428800 \
-        "$(cat "$PAYLOAD_MEMORY/system.slice/dbus.service/memory.limit_in_bytes" 2>&1)"
-
-# tail keeps a line without newline whole: 100 MB of zeros are held and touched.
-hog='head -c 100M /dev/zero | tail -n 1 >/dev/null'
-# hog_exit DESC WANT PROPERTY...: checks the exit status of the hog in a transient unit with
-# PROPERTYs. A kill may also end as the unit's result "oom-kill" (systemd-run then exits 1), when
-# systemd noticed the kill before the shell reported its child's SIGKILL (137).
-hog_exit() {
-        local desc=$1 want=$2 out rc
-        shift 2
-        out=$(ct systemd-run --wait "${@/#/-p}" sh -c "$hog" 2>&1)
-        rc=$?
-        if ((rc == want)) || [[ $want == 137 && $out == *"result: oom-kill"* ]]; then
-                ok "$desc"
-        else
-                not_ok "$desc" "expected exit status $want, got $rc; systemd-run said: $out"
-        fi
-}
-hog_exit "a 100 MB hog under MemoryMax=50M is killed (SIGKILL)" 137 MemoryMax=50M MemorySwapMax=0
-hog_exit "the same hog under MemoryMax=200M completes" 0 MemoryMax=200M
+check_isolators "$PAYLOAD_MEMORY" memory.limit_in_bytes
 
 # ---------------------------------------------------------------- what the container cannot do
 

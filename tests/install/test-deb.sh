@@ -15,11 +15,6 @@ top=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 source "$top/tests/e2e/lib/rootfs.sh"
 # shellcheck source=tests/install/tap.sh
 source "$top/tests/install/tap.sh"
-not() { ! "$@"; }
-bail() {
-        echo "Bail out! $*"
-        exit 1
-}
 
 ((EUID == 0)) || {
         echo "1..0 # SKIP needs root (dpkg in a scratch root, debootstrap)"

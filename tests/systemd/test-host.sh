@@ -23,32 +23,8 @@ top=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 source "$top/tests/install/tap.sh"
 # shellcheck source=tests/e2e/lib/rootfs.sh
 source "$top/tests/e2e/lib/rootfs.sh"
-
-bail() {
-        echo "Bail out! $*"
-        echo "Bail out! $*" >&2
-        exit 1
-}
-diag() {
-        local line
-        while IFS= read -r line; do echo "# $line"; done <<<"$*"
-}
-assert_eq() {
-        if [[ $3 == "$2" ]]; then ok "$1"; else not_ok "$1" "expected: '$2'" "  actual: '$3'"; fi
-}
-assert_match() {
-        if [[ $3 =~ $2 ]]; then ok "$1"; else not_ok "$1" "expected to match: '$2'" "  actual: '$3'"; fi
-}
-not() { ! "$@"; }
-# wait_until SECONDS COMMAND...: polls COMMAND every 0.2 s; fails once SECONDS have passed.
-wait_until() {
-        local deadline=$((SECONDS + $1))
-        shift
-        until "$@"; do
-                ((SECONDS < deadline)) || return 1
-                sleep 0.2
-        done
-}
+# shellcheck source=tests/e2e/lib/isolators.sh
+source "$top/tests/e2e/lib/isolators.sh"
 
 NEWER=$(readlink -f "${1:-/nonexistent}")
 SUITE=${CAPFS_E2E_SUITE:-bookworm}
@@ -237,21 +213,7 @@ assert_match "no failed or wrong operation in the container across all four" \
 
 # ---------------------------------------------------------------- isolators and the host's systemd
 
-if out=$(ct systemctl set-property dbus.service MemoryMax=50M 2>&1); then
-        ok "set-property dbus.service MemoryMax=50M in the container"
-else
-        not_ok "set-property dbus.service MemoryMax=50M in the container" "$out"
-fi
-assert_eq "... reaches the host's $payload/system.slice/dbus.service/$limit_knob" 52428800 \
-        "$(cat "$payload/system.slice/dbus.service/$limit_knob" 2>&1)"
-hog='head -c 100M /dev/zero | tail -n 1 >/dev/null'
-out=$(ct systemd-run --wait --collect -p MemoryMax=50M -p MemorySwapMax=0 sh -c "$hog" 2>&1)
-status=$?
-if [[ $status == 137 || $out == *"result: oom-kill"* ]]; then
-        ok "a 100 MB hog under MemoryMax=50M is killed"
-else
-        not_ok "a 100 MB hog under MemoryMax=50M is killed" "exit $status: $out"
-fi
+check_isolators "$payload" "$limit_knob"
 
 procs_before=$(sort "$payload/cgroup.procs" "$payload"/*/cgroup.procs "$payload"/*/*/cgroup.procs 2>/dev/null | tr '\n' ' ')
 check "systemctl daemon-reload on the host" systemctl daemon-reload
