@@ -177,34 +177,33 @@ capfs_rootfs() (
         if awk -F: '$1 == "root" && $2 !~ /^[*!]/ { found = 1 } END { exit !found }' "$tmp/etc/shadow"; then
                 chroot "$tmp" usermod --lock root || die "cannot lock root's password in $tmp"
         fi
-        if [[ $flavour == host ]]; then
-                note "installing $CAPFS_ROOTFS_HOST_DEPENDS into it"
-                mount -t proc proc "$tmp/proc" || die "cannot mount /proc in $tmp"
+        # apt_in_tree WHAT APT-GET-ARGS...: apt-get update, then apt-get APT-GET-ARGS, in the tree
+        # with /proc mounted (left mounted for what follows; unmounted below).
+        apt_in_tree() {
+                local what=$1
+                shift
+                mountpoint -q "$tmp/proc" || mount -t proc proc "$tmp/proc" || die "cannot mount /proc in $tmp"
                 cp /etc/resolv.conf "$tmp/etc/resolv.conf" 2>/dev/null || true
                 if ! { chroot "$tmp" apt-get update &&
-                        chroot "$tmp" env DEBIAN_FRONTEND=noninteractive apt-get satisfy -y --no-install-recommends \
-                                "$CAPFS_ROOTFS_HOST_DEPENDS"; } >>"$cache/.$name.log" 2>&1; then
+                        chroot "$tmp" env DEBIAN_FRONTEND=noninteractive apt-get "$@"; } >>"$cache/.$name.log" 2>&1; then
                         tail -n 30 "$cache/.$name.log" >&2
-                        die "installing $CAPFS_ROOTFS_HOST_DEPENDS in $tmp failed (log: $cache/.$name.log)"
+                        die "installing $what in $tmp failed (log: $cache/.$name.log)"
                 fi
-                umount "$tmp/proc" || die "cannot unmount $tmp/proc"
-                chroot "$tmp" apt-get clean
+        }
+        if [[ $flavour == host ]]; then
+                note "installing $CAPFS_ROOTFS_HOST_DEPENDS into it"
+                apt_in_tree "$CAPFS_ROOTFS_HOST_DEPENDS" satisfy -y --no-install-recommends "$CAPFS_ROOTFS_HOST_DEPENDS"
         fi
         if [[ $flavour == runtimes ]]; then
                 note "installing $CAPFS_ROOTFS_RUNTIMES into it (about 150 MB)"
-                mount -t proc proc "$tmp/proc" || die "cannot mount /proc in $tmp"
-                cp /etc/resolv.conf "$tmp/etc/resolv.conf" 2>/dev/null || true
                 # shellcheck disable=SC2086 # a list of packages
-                if ! { chroot "$tmp" apt-get update &&
-                        chroot "$tmp" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-                                $CAPFS_ROOTFS_RUNTIMES; } >>"$cache/.$name.log" 2>&1; then
-                        tail -n 30 "$cache/.$name.log" >&2
-                        die "installing $CAPFS_ROOTFS_RUNTIMES in $tmp failed (log: $cache/.$name.log)"
-                fi
+                apt_in_tree "$CAPFS_ROOTFS_RUNTIMES" install -y --no-install-recommends $CAPFS_ROOTFS_RUNTIMES
                 mkdir -p "$tmp/opt/capfs"
                 cp "$(dirname "${BASH_SOURCE[0]}")/../RuntimeProbe.java" "$tmp/opt/capfs/"
                 chroot "$tmp" javac -d /opt/capfs /opt/capfs/RuntimeProbe.java >>"$cache/.$name.log" 2>&1 ||
                         die "cannot compile RuntimeProbe.java in $tmp (log: $cache/.$name.log)"
+        fi
+        if mountpoint -q "$tmp/proc"; then
                 umount "$tmp/proc" || die "cannot unmount $tmp/proc"
                 chroot "$tmp" apt-get clean
         fi
