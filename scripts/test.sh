@@ -270,11 +270,13 @@ install_lane() {
 # rootfs cache the e2e lane filled.
 systemd_lane() {
         local logdir=build-test/meson-logs old=build-test/debs/debs-0.0.1+test1 new=build-test/debs/debs-0.0.1+test2
-        local combo suite layout container name rc started
-        for combo in bookworm:v2:bookworm trixie:v2:sid bookworm:hybrid:bookworm; do
-                IFS=: read -r suite layout container <<<"$combo"
+        local combo suite layout container lxc tree name rc started
+        # HOST SUITE:CGROUP LAYOUT:capfs-launch's CONTAINER:LXC's container (the LXC lane of the
+        # e2e suite covers hybrid hosts).
+        for combo in bookworm:v2:bookworm:bookworm trixie:v2:sid:trixie bookworm:hybrid:bookworm:; do
+                IFS=: read -r suite layout container lxc <<<"$combo"
                 name=systemd-$suite-$layout started=$SECONDS
-                step "tests/systemd/test-host.sh on Debian $suite run by systemd, cgroup $layout, a $container container (tests/vm/run --systemd)"
+                step "tests/systemd/test-host.sh on Debian $suite run by systemd, cgroup $layout, a $container container${lxc:+, LXC with a $lxc one} (tests/vm/run --systemd)"
                 if ((EUID != 0)); then
                         echo "skipped: needs root (qemu's cache, the rootfs caches)"
                         extra_skipped=$((extra_skipped + 1))
@@ -285,8 +287,15 @@ systemd_lane() {
                         fail_step "$name: no packages"
                         continue
                 fi
+                # The guest has no network: the containers' trees come from the host's cache.
+                for tree in "$container" $lxc; do
+                        tests/e2e/lib/rootfs.sh "$tree" >/dev/null || {
+                                fail_step "$name: no $tree rootfs"
+                                continue 2
+                        }
+                done
                 tests/vm/run --systemd --suite "$suite" --cgroup "$layout" --memory 3G --timeout 1200 \
-                        --env CAPFS_E2E_SUITE="$container" \
+                        --env CAPFS_E2E_SUITE="$container" --env CAPFS_LXC_SUITE="$lxc" \
                         --deb "$(compgen -G "$old/$suite/capfs_*.deb")" --deb "$(compgen -G "$old/$suite/libcapfs0_*.deb")" -- \
                         tests/systemd/test-host.sh "$new/$suite" | tee "$logdir/$name.tap"
                 rc=${PIPESTATUS[0]}

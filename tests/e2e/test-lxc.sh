@@ -51,8 +51,8 @@ for tool in lxc-start lxc-attach lxc-stop lxc-wait lxc-info; do
         command -v "$tool" >/dev/null ||
                 skip_all "$tool not found: install Debian's lxc package (apt-get install --no-install-recommends lxc)"
 done
-on_v2 && skip_all "the LXC lane covers cgroup v1 and hybrid hosts only (on pure v2 the hook leaves" \
-        "LXC's native cgroup2 mount; not exercised yet)"
+on_v2 && skip_all "this LXC lane covers cgroup v1 and hybrid hosts (on pure cgroup2 the hook leaves LXC's" \
+        "own cgroup2 mount; tests/systemd/test-host.sh boots LXC containers there, with the real systemd)"
 grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null ||
         skip_all "no overlay file system (the container runs on an overlay of the cached rootfs)"
 # Before the watchdog starts: a cold build takes about a minute. A failed build is a failure,
