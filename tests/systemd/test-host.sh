@@ -76,6 +76,17 @@ check "capfs.service is enabled" systemctl is-enabled --quiet capfs.service
 check "capfs.service is active after boot" systemctl is-active --quiet capfs.service
 assert_eq "/var/lib/capfs is capfs's FUSE mount" fuse.capfs "$(findmnt -n -o FSTYPE -M /var/lib/capfs)"
 check "the host reads /var/lib/capfs/proc/meminfo" grep -q '^MemTotal:' /var/lib/capfs/proc/meminfo
+# The unit's CapabilityBoundingSet= on every capfs process (the supervisor and its worker): the
+# capabilities capfs needs, none of those it does not (CAP_SYS_MODULE, 16, stands for them).
+bounding_sets=$(for pid in $(systemctl show -p ControlGroup --value capfs.service | xargs -I{} cat /sys/fs/cgroup{}/cgroup.procs /sys/fs/cgroup/systemd{}/cgroup.procs 2>/dev/null); do
+        awk '$1 == "CapBnd:" { print $2 }' "/proc/$pid/status"
+done | sort -u)
+cap_set() { (((0x$bounding_sets >> $1) & 1)); }
+if [[ $bounding_sets =~ ^[0-9a-f]{16}$ ]] && cap_set 21 && cap_set 19 && ! cap_set 16; then
+        ok "capfs's processes run with the unit's bounding set ($bounding_sets: CAP_SYS_ADMIN, not CAP_SYS_MODULE)"
+else
+        not_ok "capfs's processes run with the unit's bounding set" "their CapBnd: $bounding_sets"
+fi
 out=$(systemd-analyze security --no-pager capfs.service 2>&1)
 diag "systemd-analyze security capfs.service:" "$out"
 assert_match "systemd-analyze security rates capfs.service" \
