@@ -55,7 +55,7 @@ source "$top/scripts/lib/packages.sh"
 source "$top/tests/e2e/lib/rootfs.sh"
 
 BUILD_DEPS=(build-essential debhelper fakeroot lintian meson ninja-build pkgconf python3 libglib2.0-dev
-        libfuse3-dev libcap-dev libseccomp-dev)
+        libfuse3-dev libcap-dev libseccomp-dev libjson-glib-dev)
 # Bump when the chroots' recipe changes.
 CHROOT_RECIPE=1
 

@@ -10,7 +10,7 @@ set -euo pipefail
 
 cd "$(dirname "$(readlink -f "$0")")/.."
 
-BUILD_DEPS=(meson ninja-build pkg-config gcc libglib2.0-dev libfuse3-dev fuse3 libcap-dev libseccomp-dev)
+BUILD_DEPS=(meson ninja-build pkg-config gcc libglib2.0-dev libfuse3-dev fuse3 libcap-dev libseccomp-dev libjson-glib-dev)
 
 die() {
         echo "run.sh: $*" >&2

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# tests/escape/test-planted.sh CAPFS CAPFS_LAUNCH CAPFS_MOUNT_HOOK: paths a container's root
+# tests/escape/test-planted.sh CAPFS CAPFS_LAUNCH CAPFS_MOUNT_HOOK [CAPFS_OCI_HOOK]: paths a container's root
 # plants in its rootfs for the next start, on both cgroup layouts (the host lane and the v2 VM).
-# capfs-launch and the LXC mount hook run as the host's root on that tree before pivot_root; they
+# capfs-launch and the LXC and OCI hooks run as the host's root on that tree before pivot_root; they
 # must resolve every path inside the rootfs, as the container will once it is its "/".
 #
 # Each launcher case plants one thing in a fresh overlay of the cached Debian rootfs, pointing
 # into HOSTSIDE (host directories outside every rootfs), starts a container on it and asserts from
 # the host that nothing appeared there, and from inside that the launcher's mount is where the
-# container itself finds the path. The hook is run as LXC runs it, in a private mount namespace
-# with LXC's proc and sysfs mounts made by hand where LXC resolves them.
+# container itself finds the path. The hooks are run as LXC and OCI runtimes run them, in a
+# private mount namespace with the runtime's proc and sysfs mounts made by hand where the runtime
+# resolves them (the OCI hook given the state on stdin and a bundle's config.json).
 set -u
 
 export CAPFS_TEST_WATCHDOG=${CAPFS_TEST_WATCHDOG:-300}
@@ -22,6 +23,7 @@ source "$here/../e2e/lib/rootfs.sh"
 
 LAUNCH=${2:-}
 HOOK=$(readlink -f "${3:-/nonexistent}")
+OCI_HOOK=$(readlink -f "${4:-/nonexistent}")
 SUITE=${CAPFS_E2E_SUITE:-bookworm}
 
 ((EUID == 0)) || skip_all "needs root (containers, FUSE allow_other, cgroups)"
@@ -159,6 +161,29 @@ assert_eq "hook: a rootfs whose /proc is a symlink to a host directory: capfs's 
 assert_eq "hook: ... and the host directory stays empty (in the hook's namespace too)" 0 "$(get host <<<"$out")"
 assert_eq "hook: ... and on the host" "" "$(ls -A "$HOSTSIDE/hookproc")"
 [[ $out == *inside=* ]] || diag "$out"
+
+# The OCI hook (createContainer: the same point as LXC's mount hook) on the same planted rootfs,
+# given the runtime's state on stdin and a bundle's config.json naming the rootfs.
+if [[ -x $OCI_HOOK ]]; then
+        mkdir -p "$HOSTSIDE/ociproc" "$WORKDIR/ociroot" "$WORKDIR/bundle"
+        ln -s "$HOSTSIDE/ociproc" "$WORKDIR/ociroot/proc"
+        printf '{"root": {"path": "%s"}, "process": {"args": ["/bin/sh"]}}' "$WORKDIR/ociroot" >"$WORKDIR/bundle/config.json"
+        # shellcheck disable=SC2016 # expanded by the namespace's shell
+        out=$(timeout "$EVENT_TIMEOUT" unshare --mount --propagation private sh -c '
+                root=$1 hostside=$2 capfs=$3 hook=$4 bundle=$5
+                mkdir -p "$root$hostside/ociproc" "$root/sys" && mount -t proc proc "$root$hostside/ociproc" &&
+                        mount -t sysfs sysfs "$root/sys" || exit 1
+                printf "{\"id\": \"planted\", \"pid\": 1, \"bundle\": \"%s\", \"status\": \"creating\"}" "$bundle" |
+                        "$hook" --capfs "$capfs" || exit 1
+                echo "inside=$(stat -f -c %t "$root$hostside/ociproc/meminfo")"
+                echo "host=$(ls -A "$hostside/ociproc" | wc -l)"' sh "$WORKDIR/ociroot" "$HOSTSIDE" "$MNT" "$OCI_HOOK" \
+                "$WORKDIR/bundle" 2>&1)
+        assert_eq "OCI hook: a rootfs whose /proc is a symlink to a host directory: capfs's meminfo lands inside" \
+                65735546 "$(get inside <<<"$out")"
+        assert_eq "OCI hook: ... and the host directory stays empty (in the hook's namespace too)" 0 "$(get host <<<"$out")"
+        assert_eq "OCI hook: ... and on the host" "" "$(ls -A "$HOSTSIDE/ociproc")"
+        [[ $out == *inside=* ]] || diag "$out"
+fi
 
 left=$(find "$(cg_host memory launch)" -mindepth 1 -type d 2>/dev/null)
 assert_eq "every container's cgroups are removed" "" "$left"

@@ -78,6 +78,9 @@ for suite in "${suites[@]}"; do
                 check "$suite: $f is installed and runs" in_root "$f" --version
         done
         check "$suite: the LXC hook is installed and runs" in_root /usr/libexec/capfs/capfs-mount-hook --help
+        check "$suite: the OCI hook is installed and runs" in_root /usr/libexec/capfs/capfs-oci-hook --help
+        check "$suite: podman's and CRI-O's hooks.d file names it" \
+                grep -q '"path": "/usr/libexec/capfs/capfs-oci-hook"' "$root/usr/share/containers/oci/hooks.d/capfs.json"
         unit=$(in_root dpkg -L capfs | grep '/systemd/system/capfs.service$')
         check "$suite: the unit is installed ($unit)" test -n "$unit"
         check "$suite: the unit runs /usr/sbin/capfs" grep -qx 'ExecStart=/usr/sbin/capfs --foreground /var/lib/capfs' "$root$unit"

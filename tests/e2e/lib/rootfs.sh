@@ -34,7 +34,7 @@
 # the first Debian mirror in the host's apt sources, else http://deb.debian.org/debian).
 
 # Bump when the way the tree is built changes in a way the stamp below would not notice.
-CAPFS_ROOTFS_RECIPE=1
+CAPFS_ROOTFS_RECIPE=2
 CAPFS_ROOTFS_PACKAGES=systemd,systemd-sysv,dbus,procps,util-linux,mount
 # Installed with apt-get in the tree (their maintainer scripts need /proc, which debootstrap's
 # second stage does not give them all).
@@ -42,7 +42,7 @@ CAPFS_ROOTFS_RUNTIMES="openjdk-17-jdk-headless nodejs python3 busybox-static pro
 # Those of the capfs packages (debian/control and the shared libraries they link), as apt-get
 # satisfy takes them: glib's package was renamed for the 64-bit time_t transition in trixie, and
 # fuse3 brings the libfuse3 of its suite.
-CAPFS_ROOTFS_HOST_DEPENDS="fuse3, libcap2, libseccomp2, libglib2.0-0t64 | libglib2.0-0, lxc, procps, iproute2, kmod"
+CAPFS_ROOTFS_HOST_DEPENDS="fuse3, libcap2, libseccomp2, libglib2.0-0t64 | libglib2.0-0, libjson-glib-1.0-0, lxc, procps, iproute2, kmod"
 # Generous: a cold build downloads about 40 MB and unpacks about 120 packages.
 CAPFS_ROOTFS_LOCK_TIMEOUT=1200
 
@@ -170,6 +170,9 @@ capfs_rootfs() (
                 die "debootstrap of $suite from $mirror failed (log: $cache/.$name.log)"
         fi
 
+        # mktemp made the directory 0700: as the root of a container (podman's --rootfs DIR:O
+        # keeps its mode), no service could reach anything below it once it drops root.
+        chmod 0755 "$tmp"
         echo "capfs-$suite" >"$tmp/etc/hostname"
         printf '127.0.0.1\tlocalhost\n127.0.1.1\tcapfs-%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
                 "$suite" >"$tmp/etc/hosts"
