@@ -17,7 +17,7 @@
 #   7. the pure cgroup v2 lane: tests/vm/selftest.sh (the VM runner's own TAP test), then the
 #      same integration suite, then the boot, scope, planted-path and runtime tests (test-boot-*
 #      with sid's systemd 258+ too,
-#      test-scope, test-planted, test-runtimes), against the build-test daemon
+#      test-scope, test-planted, test-runtimes, test-podman with crun), against the build-test daemon
 #      and launcher inside tests/vm/run (Debian's kernel under qemu, cgroup2 only). A VM that
 #      cannot boot fails the run;
 #   8. the systemd lane: test-deb's packages on Debian machines booted by the real systemd
@@ -35,7 +35,7 @@ cd "$(dirname "$(readlink -f "$0")")/.." || exit 1
 DEPS=(meson ninja-build pkg-config gcc libglib2.0-dev libfuse3-dev fuse3 libcap-dev
       clang libclang-rt-14-dev clang-format shellcheck util-linux procps coreutils
       qemu-system-x86 xz-utils libseccomp-dev libjson-glib-dev debootstrap lxc lxcfs python3 perl systemd dbus-daemon man-db
-      podman runc)
+      podman runc crun)
 
 # Tests that are not meson tests (clang-format, builds) add to these.
 extra_passed=0
@@ -173,8 +173,11 @@ vm_lane() {
                 --suite integration
         # The boot tests on cgroup2: the rootfs caches the host's e2e lane filled are visible in
         # the guest (read-only under its overlay), so nothing is downloaded there.
-        vm_suite e2e "boot tests" --timeout 3600 --memory 3G --env CAPFS_TEST_WATCHDOG=900 -- \
-                --suite e2e --suite escape test-boot-bookworm test-boot-trixie test-boot-sid test-scope test-planted test-runtimes
+        # podman there runs crun (which refuses hybrid hosts), runc on the host.
+        vm_suite e2e "boot tests" --timeout 3600 --memory 3G --env CAPFS_TEST_WATCHDOG=900 \
+                --env CAPFS_OCI_RUNTIME=crun -- \
+                --suite e2e --suite escape test-boot-bookworm test-boot-trixie test-boot-sid test-scope test-planted \
+                test-runtimes test-podman
 }
 
 # vm_suite LOGNAME WHAT [tests/vm/run options...] -- [meson test options...]: one VM boot running

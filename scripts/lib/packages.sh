@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Installing Debian packages only when missing, shared by run.sh and test.sh. The sourcing script
+# Installing Debian packages only when missing, shared by run.sh and test.sh, without starting
+# the services they bring. The sourcing script
 # defines die() and sets PROG (its name, for messages).
 
 # dpkg-query rather than `command -v`: headers and .pc files have no command to look for.
@@ -23,5 +24,16 @@ install_missing() {
         echo "$PROG: installing ${missing[*]}" >&2
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -q || die "apt-get update failed"
-        apt-get install -y -q --no-install-recommends "${missing[@]}" || die "apt-get install failed"
+        # Packages with services (docker.io, containerd, lxcfs) would start them, machine-wide:
+        # a policy-rc.d that refuses keeps invoke-rc.d from doing so while we install (one the
+        # machine already has stays as it is).
+        local policy=/usr/sbin/policy-rc.d made_policy=false
+        if [[ ! -e $policy ]]; then
+                printf '#!/bin/sh\n# capfs test.sh: no services started while it installs packages\nexit 101\n' >"$policy" &&
+                        chmod 755 "$policy" && made_policy=true
+        fi
+        apt-get install -y -q --no-install-recommends "${missing[@]}"
+        local status=$?
+        $made_policy && rm -f "$policy"
+        ((status == 0)) || die "apt-get install failed"
 }
