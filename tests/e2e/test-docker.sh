@@ -81,14 +81,14 @@ in_daemon_ns() {
         daemon_pids+=($!)
 }
 
-# check_output LABEL OUTPUT STARTED AFFINITY: the recipe's free -m, nproc, nproc --all and
+# check_output LABEL OUTPUT STARTED AFFINITY: the recipe's free -m, nproc, getconf _NPROCESSORS_ONLN and
 # /proc/uptime, for a 512 MiB, 1-CPU container; AFFINITY is what nproc must say (1 with a
 # cpuset, the host's count without).
 check_output() {
         local label=$1 out=$2 started=$3 affinity=$4 counts uptime
         assert_eq "$label: free -m shows 512 MiB" 512 "$(awk '$1 == "Mem:" { print $2 }' <<<"$out")"
         counts=$(grep -xE '[0-9]+' <<<"$out" | tr '\n' ' ')
-        assert_eq "$label: nproc shows $affinity and nproc --all (capfs's sysfs) 1" "$affinity 1 " "$counts"
+        assert_eq "$label: nproc shows $affinity and getconf _NPROCESSORS_ONLN (capfs's sysfs) 1" "$affinity 1 " "$counts"
         uptime=$(grep -oE '^[0-9]+\.[0-9]+ [0-9]+\.[0-9]+$' <<<"$out" | cut -d. -f1)
         if [[ $uptime =~ ^[0-9]+$ ]] && ((uptime <= SECONDS - started + 1)); then
                 ok "$label: /proc/uptime is the container's ($uptime s)"

@@ -8,7 +8,7 @@
 # overlays of the cached Debian rootfs with OpenJDK, Node.js and Python (tests/e2e/lib/rootfs.sh
 # SUITE runtimes; podman run --rootfs DIR:O), with --memory 512m --cpus 1:
 #
-#  - a plain container: free, nproc, nproc --all, /proc/uptime, and what the JVM, Node.js and
+#  - a plain container: free, nproc, getconf _NPROCESSORS_ONLN, /proc/uptime, and what the JVM, Node.js and
 #    Python size themselves to (sysinfo(2) is the host's here: no runtime of podman's hands it to
 #    capfs);
 #  - a --systemd=always container with podman's default capabilities (no CAP_SYS_ADMIN): boots
@@ -94,7 +94,7 @@ trap '_pm_clean; _teardown' EXIT
 started=$SECONDS
 out=$(pm run --rm "${RUN_ARGS[@]}" --rootfs "$ROOTFS:O" /bin/sh -c '
         echo "free=$(free -m | awk "\$1 == \"Mem:\" { print \$2 }")"
-        echo "nproc=$(nproc) nproc_all=$(nproc --all)"
+        echo "nproc=$(nproc) online=$(getconf _NPROCESSORS_ONLN)"
         echo "uptime=$(cut -d. -f1 /proc/uptime)"
         echo "meminfo=$(findmnt -n -o FSTYPE -M /proc/meminfo)"
         echo "java_heap=$(java -XX:+PrintFlagsFinal -version 2>/dev/null | awk "\$2 == \"MaxHeapSize\" { print \$4 }")"
@@ -110,7 +110,7 @@ assert_eq "podman run --rootfs (hook on, --memory 512m --cpus 1) exits 0" 0 "$rc
 assert_eq "/proc/meminfo in it comes from capfs" fuse.capfs "$(value meminfo)"
 assert_eq "free -m shows 512 MiB" 512 "$(value free)"
 assert_eq "nproc (the affinity: the hook narrowed the cpuset to the quota's 1 CPU) shows 1" 1 "$(value nproc)"
-assert_eq "nproc --all (capfs's sysfs) shows 1" 1 "$(value nproc_all)"
+assert_eq "getconf _NPROCESSORS_ONLN (capfs's sysfs) shows 1" 1 "$(value online)"
 uptime=$(value uptime)
 if [[ $uptime =~ ^[0-9]+$ ]] && ((uptime <= elapsed + 1)); then
         ok "/proc/uptime is the container's ($uptime s, within the $elapsed s of podman run)"
