@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 #include <linux/magic.h>
 
@@ -52,14 +53,31 @@ static const char usage_text[] =
         "                           cpuset of its own (by default narrowed to ceil(quota/period)\n"
         "                           CPUs, which nproc and thread pools follow)\n";
 
+/* To stderr, which runc shows in the error of a failed start and crun does not (it writes it
+ * where the annotation run.oci.hooks.stderr says), and to syslog (the journal) for both. */
+__attribute__((format(printf, 2, 0))) static void vsay(int priority, const char *fmt, va_list ap) {
+        va_list again;
+        va_copy(again, ap);
+        fputs(PROG ": ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        vsyslog(priority, fmt, again);
+        va_end(again);
+}
+
 __attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...) {
         va_list ap;
-        fputs(PROG ": ", stderr);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        vsay(LOG_ERR, fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
         exit(1);
+}
+
+__attribute__((format(printf, 1, 2))) static void warn(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsay(LOG_WARNING, fmt, ap);
+        va_end(ap);
 }
 
 static char *read_text(const char *path) {
@@ -80,8 +98,7 @@ static void narrow_cpuset(const OciContainer *c, unsigned count) {
         if (ns >= 0) {
                 /* Only a change of view: the hook is single-threaded and about to exit. */
                 if (setns(ns, CLONE_NEWCGROUP) < 0)
-                        fprintf(stderr, PROG ": warning: cannot enter the host's cgroup namespace: %s\n",
-                                g_strerror(errno));
+                        warn("warning: cannot enter the host's cgroup namespace: %s", g_strerror(errno));
                 close(ns);
         }
         g_autofree char *self = read_text("/proc/self/cgroup"),
@@ -91,21 +108,32 @@ static void narrow_cpuset(const OciContainer *c, unsigned count) {
         g_autofree char *effective_path =
                 dir ? g_build_filename(dir, v2 ? "cpuset.cpus.effective" : "cpuset.effective_cpus", NULL)
                     : NULL;
+        /* cgroup2 gives the container a cpuset only when its parent hands the controller down,
+         * which runtimes do for the controllers a container's limits use: not cpuset here. */
+        if (v2 && effective_path && access(effective_path, F_OK) < 0) {
+                g_autofree char *parent = g_path_get_dirname(dir);
+                g_autofree char *subtree = g_build_filename(parent, "cgroup.subtree_control", NULL);
+                int fd = open(subtree, O_WRONLY | O_CLOEXEC);
+                if (fd < 0 || write(fd, "+cpuset", strlen("+cpuset")) < 0)
+                        warn("warning: container %s: cannot enable the cpuset controller in %s: %s", c->id,
+                             subtree, g_strerror(errno));
+                if (fd >= 0)
+                        close(fd);
+        }
         g_autofree char *effective = effective_path ? read_text(effective_path) : NULL;
         g_autofree char *cut = effective ? first_cpus(g_strstrip(effective), count) : NULL;
         g_autofree char *cpus_path = dir ? g_build_filename(dir, "cpuset.cpus", NULL) : NULL;
         if (!cut || !*cut) {
-                fprintf(stderr,
-                        PROG ": warning: container %s: no cpuset cgroup found (%s); its affinity keeps all "
-                             "the CPUs, so nproc shows the host's (capfs's /sys and /proc still show %u)\n",
-                        c->id, effective_path ? effective_path : "not in /proc/self/cgroup and mountinfo",
-                        count);
+                warn("warning: container %s: no cpuset cgroup found (%s); its affinity keeps all "
+                     "the CPUs, so nproc shows the host's (capfs's /sys and /proc still show %u)",
+                     c->id, effective_path ? effective_path : "not in /proc/self/cgroup and mountinfo",
+                     count);
                 return;
         }
         int fd = open(cpus_path, O_WRONLY | O_CLOEXEC);
         if (fd < 0 || write(fd, cut, strlen(cut)) < 0)
-                fprintf(stderr, PROG ": warning: container %s: cannot narrow %s to %s: %s\n", c->id,
-                        cpus_path, cut, g_strerror(errno));
+                warn("warning: container %s: cannot narrow %s to %s: %s", c->id, cpus_path, cut,
+                     g_strerror(errno));
         if (fd >= 0)
                 close(fd);
 }
@@ -128,6 +156,7 @@ int main(int argc, char **argv) {
                         die("unknown argument '%s' (see --help)", a);
         }
 
+        openlog(PROG, LOG_PID, LOG_DAEMON);
         g_autoptr(GError) error = NULL;
         g_autoptr(GIOChannel) in = g_io_channel_unix_new(STDIN_FILENO);
         g_autofree char *state = NULL;
@@ -145,10 +174,9 @@ int main(int argc, char **argv) {
                 return 0;
         if (!binds_capfs_mounted(capfs)) {
                 if (plan.optional) {
-                        fprintf(stderr,
-                                PROG ": warning: capfs is not mounted at %s; container %s starts without it "
-                                     "(io.capfs.optional=true)\n",
-                                capfs, c->id);
+                        warn("warning: capfs is not mounted at %s; container %s starts without it "
+                             "(io.capfs.optional=true)",
+                             capfs, c->id);
                         return 0;
                 }
                 die("capfs is not mounted at %s, so container %s would see the host's memory and CPUs; "

@@ -231,6 +231,19 @@ bool oci_plan(const OciContainer *c, OciPlan *plan, GError **error) {
         return true;
 }
 
+/* A later mount on MOUNTS[I]'s mountpoint or above it hides it. */
+static bool hidden(GPtrArray *mounts, guint i) {
+        const CapfsMountinfo *m = mounts->pdata[i];
+        for (guint j = i + 1; j < mounts->len; j++) {
+                const char *over = ((const CapfsMountinfo *) mounts->pdata[j])->mountpoint;
+                size_t n = strlen(over);
+                if (g_str_equal(over, "/") || (strncmp(m->mountpoint, over, n) == 0 &&
+                                               (m->mountpoint[n] == '\0' || m->mountpoint[n] == '/')))
+                        return true;
+        }
+        return false;
+}
+
 char *oci_cpuset_dir(const char *self_cgroup, const char *mountinfo, bool *v2) {
         g_autoptr(GHashTable) paths = NULL;
         g_autoptr(GPtrArray) mounts = NULL;
@@ -243,17 +256,22 @@ char *oci_cpuset_dir(const char *self_cgroup, const char *mountinfo, bool *v2) {
                 path = g_hash_table_lookup(paths, "");
         if (!path)
                 return NULL;
-        for (guint i = 0; i < mounts->len; i++) {
-                const CapfsMountinfo *m = mounts->pdata[i];
-                if (*v2 ? !g_str_equal(m->fstype, "cgroup2")
-                        : !g_str_equal(m->fstype, "cgroup") || !has_word(m->super_options, "cpuset"))
-                        continue;
-                /* The mount shows the part of the tree below its root. */
-                size_t root_length = g_str_equal(m->root, "/") ? 0 : strlen(m->root);
-                if (strncmp(path, m->root, root_length) != 0 ||
-                    (path[root_length] && path[root_length] != '/'))
-                        continue;
-                return g_strconcat(m->mountpoint, path + root_length, NULL);
-        }
+        /* The host's mounts below /sys/fs/cgroup first; then any, such as the runtime's mount of
+         * the container's own cgroup in its rootfs (often read-only). */
+        for (int pass = 0; pass < 2; pass++)
+                for (guint i = 0; i < mounts->len; i++) {
+                        const CapfsMountinfo *m = mounts->pdata[i];
+                        if (*v2 ? !g_str_equal(m->fstype, "cgroup2")
+                                : !g_str_equal(m->fstype, "cgroup") || !has_word(m->super_options, "cpuset"))
+                                continue;
+                        if (pass == 0 && !g_str_has_prefix(m->mountpoint, "/sys/fs/cgroup"))
+                                continue;
+                        /* The mount shows the part of the tree below its root. */
+                        size_t root_length = g_str_equal(m->root, "/") ? 0 : strlen(m->root);
+                        if (strncmp(path, m->root, root_length) != 0 ||
+                            (path[root_length] && path[root_length] != '/') || hidden(mounts, i))
+                                continue;
+                        return g_strconcat(m->mountpoint, path + root_length, NULL);
+                }
         return NULL;
 }

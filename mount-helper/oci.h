@@ -56,8 +56,9 @@ typedef struct {
 } OciPlan;
 
 /* The directory of the cpuset cgroup (the v1 cpuset hierarchy, else cgroup2) that SELF_CGROUP
- * (a /proc/self/cgroup) names, below the mount of it in MOUNTINFO (a /proc/self/mountinfo; both
- * read in the same cgroup namespace); NULL when no mount holds it. *V2 says which it is. */
+ * (a /proc/self/cgroup) names, below a mount of it in MOUNTINFO (a /proc/self/mountinfo; both
+ * read in the same cgroup namespace) that no later mount hides, one below /sys/fs/cgroup
+ * first; NULL when no mount holds it. *V2 says which it is. */
 char *oci_cpuset_dir(const char *self_cgroup, const char *mountinfo, bool *v2);
 
 /* What the hook does for C; an annotation with a value it does not know is an error. */

@@ -195,6 +195,21 @@ static void test_cpuset_dir(void) {
         g_autofree char *part = oci_cpuset_dir(hybrid_cgroup, part_mounts, &v2);
         g_assert_cmpstr(part, ==, "/mnt/cpuset/libpod_parent/libpod-ab");
 
+        /* A tmpfs over /sys/fs/cgroup hides the mounts made before it; the container's own
+         * cgroup mounted in its rootfs is the last resort. */
+        static const char stacked_mounts[] =
+                "35 30 0:31 / /sys/fs/cgroup/cpuset rw - cgroup cgroup rw,cpuset\n"
+                "50 30 0:40 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n"
+                "51 50 0:31 /capfs-test-1 /sys/fs/cgroup/cpuset rw - cgroup cgroup rw,cpuset\n"
+                "60 59 0:31 /capfs-test-1/libpod_parent/libpod-ab /r/sys/fs/cgroup/cpuset ro - cgroup "
+                "cgroup rw,cpuset\n";
+        g_autofree char *stacked = oci_cpuset_dir(hybrid_cgroup, stacked_mounts, &v2);
+        g_assert_cmpstr(stacked, ==, "/sys/fs/cgroup/cpuset/libpod_parent/libpod-ab");
+        static const char own_mounts[] = "60 59 0:31 /capfs-test-1/libpod_parent/libpod-ab "
+                                         "/r/sys/fs/cgroup/cpuset ro - cgroup cgroup rw,cpuset\n";
+        g_autofree char *own = oci_cpuset_dir(hybrid_cgroup, own_mounts, &v2);
+        g_assert_cmpstr(own, ==, "/r/sys/fs/cgroup/cpuset");
+
         static const char v2_cgroup[] = "0::/machine.slice/libpod-cd.scope/container\n";
         static const char v2_mounts[] = "25 22 0:23 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n";
         g_autofree char *unified = oci_cpuset_dir(v2_cgroup, v2_mounts, &v2);
