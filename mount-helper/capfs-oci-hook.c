@@ -180,9 +180,8 @@ int main(int argc, char **argv) {
                         return 0;
                 }
                 die("capfs is not mounted at %s, so container %s would see the host's memory and CPUs; "
-                    "start "
-                    "capfs (systemctl start capfs), or set the annotation io.capfs.optional=true to start "
-                    "it without capfs",
+                    "start capfs (systemctl start capfs), or set the annotation io.capfs.optional=true to "
+                    "start it without capfs",
                     capfs, c->id);
         }
 
