@@ -113,12 +113,10 @@ static void narrow_cpuset(const OciContainer *c, unsigned count) {
         if (v2 && effective_path && access(effective_path, F_OK) < 0) {
                 g_autofree char *parent = g_path_get_dirname(dir);
                 g_autofree char *subtree = g_build_filename(parent, "cgroup.subtree_control", NULL);
-                int fd = open(subtree, O_WRONLY | O_CLOEXEC);
-                if (fd < 0 || write(fd, "+cpuset", strlen("+cpuset")) < 0)
+                int r = write_value(subtree, "+cpuset");
+                if (r < 0)
                         warn("warning: container %s: cannot enable the cpuset controller in %s: %s", c->id,
-                             subtree, g_strerror(errno));
-                if (fd >= 0)
-                        close(fd);
+                             subtree, g_strerror(-r));
         }
         g_autofree char *effective = effective_path ? read_text(effective_path) : NULL;
         g_autofree char *cut = effective ? first_cpus(g_strstrip(effective), count) : NULL;
@@ -130,12 +128,10 @@ static void narrow_cpuset(const OciContainer *c, unsigned count) {
                      count);
                 return;
         }
-        int fd = open(cpus_path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, cut, strlen(cut)) < 0)
+        int r = write_value(cpus_path, cut);
+        if (r < 0)
                 warn("warning: container %s: cannot narrow %s to %s: %s", c->id, cpus_path, cut,
-                     g_strerror(errno));
-        if (fd >= 0)
-                close(fd);
+                     g_strerror(-r));
 }
 
 int main(int argc, char **argv) {

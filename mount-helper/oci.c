@@ -83,30 +83,29 @@ static void add_annotations(GHashTable *into, JsonObject *annotations) {
         }
 }
 
-OciContainer *oci_container_parse(const char *state_json, gsize state_length, const char *config_json,
-                                  gsize config_length, GError **error) {
-        g_autoptr(JsonParser) state_parser = json_parser_new_immutable();
+/* The state's "id" and absolute "bundle", which every runtime gives its hooks. */
+static bool state_names(JsonObject *state, const char **id, const char **bundle, GError **error) {
+        *id = string_member(state, "id");
+        *bundle = string_member(state, "bundle");
+        if (*id && **id && *bundle && g_path_is_absolute(*bundle))
+                return true;
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                    "the container state on stdin lacks \"id\" or an absolute \"bundle\": is this run as an "
+                    "OCI hook?");
+        return false;
+}
+
+/* The container of the parsed STATE and the text of its bundle's config.json. */
+static OciContainer *container_from(JsonObject *state, const char *config_json, gsize config_length,
+                                    GError **error) {
         g_autoptr(JsonParser) config_parser = json_parser_new_immutable();
         g_autoptr(OciContainer) c = g_new0(OciContainer, 1);
+        const char *id, *bundle;
 
-        JsonObject *state =
-                parse_object(state_parser, state_json, state_length, "container state on stdin", error);
-        if (!state)
+        if (!state_names(state, &id, &bundle, error))
                 return NULL;
-        const char *id = string_member(state, "id"), *bundle = string_member(state, "bundle");
-        JsonNode *pid = json_object_get_member(state, "pid");
-        if (!id || !*id || !bundle || !g_path_is_absolute(bundle)) {
-                g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                            "the container state on stdin lacks \"id\" or an absolute \"bundle\": is this "
-                            "run as an OCI hook?");
-                return NULL;
-        }
         c->id = g_strdup(id);
         c->bundle = g_strdup(bundle);
-        c->pid = pid && JSON_NODE_HOLDS_VALUE(pid) && json_node_get_value_type(pid) == G_TYPE_INT64
-                         ? (pid_t) json_node_get_int(pid)
-                         : 0;
-
         g_autofree char *config_name = g_build_filename(bundle, "config.json", NULL);
         JsonObject *config = parse_object(config_parser, config_json, config_length, config_name, error);
         if (!config)
@@ -137,24 +136,27 @@ OciContainer *oci_container_parse(const char *state_json, gsize state_length, co
         return g_steal_pointer(&c);
 }
 
+OciContainer *oci_container_parse(const char *state_json, gsize state_length, const char *config_json,
+                                  gsize config_length, GError **error) {
+        g_autoptr(JsonParser) parser = json_parser_new_immutable();
+        JsonObject *state =
+                parse_object(parser, state_json, state_length, "container state on stdin", error);
+        return state ? container_from(state, config_json, config_length, error) : NULL;
+}
+
 OciContainer *oci_container_load(const char *state_json, gsize length, GError **error) {
         g_autoptr(JsonParser) parser = json_parser_new_immutable();
-        JsonObject *state = parse_object(parser, state_json, length, "container state on stdin", error);
-        if (!state)
-                return NULL;
-        const char *bundle = string_member(state, "bundle");
-        if (!bundle || !g_path_is_absolute(bundle)) {
-                g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                            "the container state on stdin lacks an absolute \"bundle\": is this run as an "
-                            "OCI hook?");
-                return NULL;
-        }
-        g_autofree char *config_name = g_build_filename(bundle, "config.json", NULL);
         g_autofree char *config = NULL;
         gsize config_length = 0;
+        const char *id, *bundle;
+
+        JsonObject *state = parse_object(parser, state_json, length, "container state on stdin", error);
+        if (!state || !state_names(state, &id, &bundle, error))
+                return NULL;
+        g_autofree char *config_name = g_build_filename(bundle, "config.json", NULL);
         if (!g_file_get_contents(config_name, &config, &config_length, error))
                 return NULL;
-        return oci_container_parse(state_json, length, config, config_length, error);
+        return container_from(state, config, config_length, error);
 }
 
 /* WORD is one of the comma-separated words of LIST. */

@@ -9,11 +9,9 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 typedef struct {
         char *id;
-        pid_t pid;
         char *bundle;
         /* The rootfs as the hook sees it: config.json's root.path, made absolute below bundle. */
         char *root;
