@@ -41,6 +41,25 @@
 #define FDNAME_FUSE "capfs-fuse"
 #define FDNAME_STATE "capfs-state"
 #define FDNAME_SECCOMP "capfs-seccomp"
+/* How soon a restarted capfs-fdstore gets our fds again. */
+#define FD_STORE_CHECK_SEC 2
+
+/* A file, told apart from one made later at the same path: inode numbers are reused at once on
+ * many file systems, the change time at creation is not. */
+typedef struct {
+        dev_t dev;
+        ino_t ino;
+        struct timespec ctime;
+} FileId;
+
+static FileId file_id(const struct stat *st) {
+        return (FileId){.dev = st->st_dev, .ino = st->st_ino, .ctime = st->st_ctim};
+}
+
+static bool file_id_equal(FileId a, FileId b) {
+        return a.dev == b.dev && a.ino == b.ino && a.ctime.tv_sec == b.ctime.tv_sec &&
+               a.ctime.tv_nsec == b.ctime.tv_nsec;
+}
 
 typedef struct Child {
         GPid pid;
@@ -67,6 +86,8 @@ typedef struct Supervisor {
         Child *serving;
         Child *incoming;
         bool fd_store; /* systemd keeps our fds: a stop leaves the mount for the next start */
+        /* The notify socket they were stored through, as a file (ino 0: not known). */
+        FileId store_id;
         bool shutting_down;
         bool upgrade_requested;
         bool notified_ready;
@@ -84,6 +105,7 @@ typedef struct Supervisor {
 
 static void start_worker(Supervisor *s);
 static void shutdown_now(Supervisor *s);
+static void store_fds(Supervisor *s);
 
 char *capfs_lock_path(const char *mountpoint) {
         return capfs_runtime_path(mountpoint, "lock");
@@ -165,6 +187,73 @@ static void listen_fds(int *fuse_fd, int *state_fd, int *seccomp_fd) {
         g_unsetenv("LISTEN_PID");
         g_unsetenv("LISTEN_FDS");
         g_unsetenv("LISTEN_FDNAMES");
+}
+
+/*
+ * The notify socket as a file: st_ino 0 for an abstract one (or none). systemd's socket never
+ * changes while we run; capfs-fdstore's does when its keeper is restarted, and a new keeper holds
+ * nothing of ours.
+ */
+static FileId notify_socket_id(void) {
+        const char *path = g_getenv("NOTIFY_SOCKET");
+        struct stat st;
+
+        if (!path || path[0] != '/' || stat(path, &st) < 0)
+                return (FileId){0};
+        return file_id(&st);
+}
+
+/* A keeper killed leaves its socket file behind: only a connect() tells (ECONNREFUSED). */
+static bool notify_socket_listening(const char *path) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        int sock, r;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return true;
+        strcpy(sa.sun_path, path);
+        sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (sock < 0)
+                return true;
+        r = connect(sock, (struct sockaddr *) &sa, sizeof(sa));
+        close(sock);
+        if (r < 0 && errno == ECONNREFUSED)
+                return false;
+        errno = 0;
+        return true;
+}
+
+/*
+ * The store our fds are in is still the one at NOTIFY_SOCKET. A new one gets them again (systemd
+ * and capfs-fdstore take an fd stored twice once). One that is gone may come back (a keeper
+ * being replaced), but at a stop it means nobody will hold the connection for the next start:
+ * the stop then unmounts, as without a store.
+ */
+static void fd_store_refresh(Supervisor *s, bool stopping) {
+        const char *path = g_getenv("NOTIFY_SOCKET");
+        struct stat st;
+
+        if (!s->store_id.ino || !path)
+                return;
+        if (stat(path, &st) < 0 || (stopping && !notify_socket_listening(path))) {
+                if ((errno == ENOENT || errno == ECONNREFUSED) && stopping && s->fd_store) {
+                        g_message("%s: the fd store at %s is gone; unmounting", s->config->mountpoint, path);
+                        s->fd_store = false;
+                }
+                return;
+        }
+        if (file_id_equal(file_id(&st), s->store_id) && s->fd_store)
+                return;
+        g_message("%s: the fd store at %s is new (its keeper restarted); storing the connection in it again",
+                  s->config->mountpoint, path);
+        store_fds(s);
+}
+
+static gboolean on_fd_store_check(gpointer data) {
+        Supervisor *s = data;
+
+        if (!s->shutting_down)
+                fd_store_refresh(s, false);
+        return G_SOURCE_CONTINUE;
 }
 
 /* ---------------------------------------------------------------- the status file */
@@ -744,6 +833,8 @@ static void shutdown_now(Supervisor *s) {
          * With systemd's fd store the connection outlives us: a restart takes it over, so the
          * mount stays. Otherwise we are the last ones holding it.
          */
+        if (s->fd_store)
+                fd_store_refresh(s, true);
         if (!s->fd_store)
                 unmount(s);
         if (s->incoming) {
@@ -787,7 +878,7 @@ static gboolean on_upgrade_check(gpointer data) {
 /* ---------------------------------------------------------------- main loop */
 
 static int supervise(Supervisor *s) {
-        guint sources[6];
+        guint sources[7];
         g_autofree char *status = capfs_status_path(s->config->mountpoint);
 
         s->loop = g_main_loop_new(NULL, FALSE);
@@ -799,6 +890,10 @@ static int supervise(Supervisor *s) {
         sources[3] = g_unix_signal_add(SIGUSR1, on_sigusr1, s);
         sources[4] = g_unix_signal_add(SIGUSR2, on_sigusr2, s);
         sources[5] = g_timeout_add(200, on_upgrade_check, s);
+        sources[6] = g_timeout_add_seconds(FD_STORE_CHECK_SEC, on_fd_store_check, s);
+        /* Taken over from the store or from the supervisor before an upgrade: the same store. */
+        if (s->fd_store && !s->store_id.ino)
+                s->store_id = notify_socket_id();
         watch_connection(s);
 
         g_main_loop_run(s->loop);
@@ -849,6 +944,8 @@ static void store_fds(Supervisor *s) {
         /* Kept too, so that holders still connect while capfs restarts. */
         if (s->fd_store && s->seccomp_fd >= 0)
                 (void) sd_notify_fd("FDSTORE=1\nFDNAME=" FDNAME_SECCOMP, s->seccomp_fd);
+        if (s->fd_store)
+                s->store_id = notify_socket_id();
 }
 
 /* Without the socket capfs still serves its files; containers' sysinfo() then gets the host's numbers. */

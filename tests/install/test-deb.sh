@@ -79,6 +79,7 @@ for suite in "${suites[@]}"; do
         done
         check "$suite: the LXC hook is installed and runs" in_root /usr/libexec/capfs/capfs-mount-hook --help
         check "$suite: the OCI hook is installed and runs" in_root /usr/libexec/capfs/capfs-oci-hook --help
+        check "$suite: capfs-fdstore (Kubernetes) is installed and runs" in_root /usr/sbin/capfs-fdstore --help
         check "$suite: podman's and CRI-O's hooks.d file names it" \
                 grep -q '"path": "/usr/libexec/capfs/capfs-oci-hook"' "$root/usr/share/containers/oci/hooks.d/capfs.json"
         unit=$(in_root dpkg -L capfs | grep '/systemd/system/capfs.service$')
@@ -90,7 +91,7 @@ for suite in "${suites[@]}"; do
                 grep -qx 'lxc.hook.mount = /usr/libexec/capfs/capfs-mount-hook' "$root/usr/share/capfs/lxc/capfs.conf"
         check "$suite: the daemon finds the installed libcapfs.so.0" \
                 in_root sh -c "ldd /usr/sbin/capfs | grep -q 'libcapfs.so.0 => /.*/libcapfs.so.0 '"
-        for page in capfs.8 capfs-launch.1; do
+        for page in capfs.8 capfs-launch.1 capfs-fdstore.8; do
                 section=${page##*.}
                 warnings=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$root/usr/share/man/man$section/$page.gz" 2>&1 >/dev/null)
                 check "$suite: man -l $page renders without warnings" test -z "$warnings"

@@ -826,6 +826,8 @@ _teardown() {
         # Background jobs of ours that are not daemons (readers) die with their cgroups below;
         # jobs outside our cgroups are only ever the daemons.
         _cg_kill_all
+        # A test's own leftovers (mounts it made itself), after its processes are gone.
+        [[ $(type -t test_cleanup) == function ]] && test_cleanup
         for pid in "${_daemon_pids[@]}"; do
                 logs+=("${_daemon_log[$pid]}")
                 [[ -n "${_daemon_reaped[$pid]:-}" ]] && continue
