@@ -35,7 +35,7 @@ cd "$(dirname "$(readlink -f "$0")")/.." || exit 1
 DEPS=(meson ninja-build pkg-config gcc libglib2.0-dev libfuse3-dev fuse3 libcap-dev
       clang libclang-rt-14-dev clang-format shellcheck util-linux procps coreutils
       qemu-system-x86 xz-utils libseccomp-dev libjson-glib-dev debootstrap lxc lxcfs python3 perl systemd dbus-daemon man-db
-      podman runc crun docker.io containerd systemd-container)
+      podman runc crun docker.io containerd systemd-container python3-yaml python3-kubernetes)
 
 # Tests that are not meson tests (clang-format, builds) add to these.
 extra_passed=0
