@@ -391,7 +391,7 @@ check_format
 check_shell
 
 if fresh_build build-test -Dwerror=true; then
-        run_suites build-test testlog-unit --suite unit --suite fuzz-replay
+        run_suites build-test testlog-unit --suite unit --suite fuzz-replay --suite deploy
         have_test=1
 fi
 

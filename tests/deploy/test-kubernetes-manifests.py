@@ -19,12 +19,11 @@ import os
 import re
 import sys
 
-import yaml
-
 try:
     import kubernetes.client as k8s
-except ImportError:
-    print("1..0 # SKIP python3-kubernetes not installed")
+    import yaml
+except ImportError as e:
+    print("1..0 # SKIP %s (apt-get install python3-yaml python3-kubernetes)" % e)
     sys.exit(0)
 
 TESTS = []
