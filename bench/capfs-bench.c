@@ -7,6 +7,8 @@
  *   capfs-bench write PATH VALUE ITERATIONS    -> the same, for open+write+close
  *   capfs-bench throughput PATH SECONDS        -> "throughput PATH reads errors seconds"
  *   capfs-bench sysinfo ITERATIONS             -> "sysinfo - median_ns p99_ns ITERATIONS errors totalram"
+ *   capfs-bench first PATH                     -> "first PATH ns errors": one read, nothing warmed (the
+ *                                                first read of a new container)
  *
  * Each iteration is timed on its own (CLOCK_MONOTONIC), so the median and the 99th percentile come
  * from the full distribution, not from an average.
@@ -95,6 +97,17 @@ static int throughput(const char *path, double seconds) {
         return 0;
 }
 
+static int first_read(const char *path) {
+        uint64_t start = now_ns();
+        int r = read_once(path);
+        uint64_t ns = now_ns() - start;
+
+        printf("first %s %lu %d\n", path, (unsigned long) ns, r < 0);
+        if (r < 0)
+                fprintf(stderr, "capfs-bench: the first read of %s failed: %s\n", path, strerror(-r));
+        return 0;
+}
+
 /* sysinfo(2), as glibc's sysconf(_SC_PHYS_PAGES) and busybox call it; totalram says who answered. */
 static int sysinfo_latency(long iterations) {
         uint64_t *samples = calloc((size_t) iterations, sizeof(*samples));
@@ -128,9 +141,11 @@ int main(int argc, char **argv) {
                 return throughput(argv[2], atof(argv[3]));
         if (argc == 3 && strcmp(argv[1], "sysinfo") == 0 && atol(argv[2]) > 0)
                 return sysinfo_latency(atol(argv[2]));
+        if (argc == 3 && strcmp(argv[1], "first") == 0)
+                return first_read(argv[2]);
         fprintf(stderr,
                 "usage: %s latency PATH ITERATIONS | write PATH VALUE ITERATIONS | throughput PATH "
-                "SECONDS | sysinfo ITERATIONS\n",
+                "SECONDS | sysinfo ITERATIONS | first PATH\n",
                 argv[0]);
         return 2;
 }
