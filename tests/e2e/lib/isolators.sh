@@ -28,6 +28,10 @@ _isolators_hog_exit() {
         fi
 }
 
+_isolators_limit_is() {
+        [[ $(cat "$1" 2>/dev/null) == "$2" ]]
+}
+
 check_isolators() {
         local cgroup=$1 knob=$2 out
         if out=$(ct systemctl set-property dbus.service MemoryMax=50M 2>&1); then
@@ -37,12 +41,15 @@ check_isolators() {
         fi
         # dbus.service is socket-activated: a boot can reach "running" before anything has asked
         # for the bus, and an inactive unit has no cgroup yet. Starting it (a no-op when it runs)
-        # must then create the cgroup with the limit already set.
+        # must then create the cgroup with the limit set. systemd answers set-property before it
+        # writes the cgroup (its realize queue runs on its next loop iteration): a slow machine
+        # (the VM lane's emulated CPU) can read the file in between, hence the wait.
         out=$(ct systemctl start dbus.service 2>&1) || diag "systemctl start dbus.service: $out"
+        wait_until "${EVENT_TIMEOUT:-60}" _isolators_limit_is "$cgroup/system.slice/dbus.service/$knob" 52428800
         out=$(cat "$cgroup/system.slice/dbus.service/$knob" 2>&1)
         assert_eq "... and reaches the host's $cgroup/system.slice/dbus.service/$knob" 52428800 "$out"
         [[ $out == 52428800 ]] || diag "dbus.service in the container:" \
-                "$(ct systemctl show -p ActiveState,SubState,ControlGroup dbus.service 2>&1)"
+                "$(ct systemctl show -p ActiveState,SubState,ControlGroup,MemoryMax dbus.service 2>&1)"
         _isolators_hog_exit "a 100 MB hog under systemd-run -p MemoryMax=50M is killed (SIGKILL)" 137 \
                 MemoryMax=50M MemorySwapMax=0
         _isolators_hog_exit "the same hog under MemoryMax=200M completes" 0 MemoryMax=200M
