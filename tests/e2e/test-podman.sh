@@ -165,6 +165,16 @@ if ! out=$(pm run -d --name "$CT" --systemd=always "${RUN_ARGS[@]}" --rootfs "$R
 fi
 ok "podman run -d --systemd=always /sbin/init starts"
 ID=$(pm inspect --format '{{.Id}}' "$CT")
+memory_root=$(cg_host memory podman)/libpod_parent/libpod-$ID
+# On cgroup2 systemd hands the controllers down from its root cgroup, which it can do only while
+# no other process is in that cgroup, and crun puts a `podman exec`'d process there: an exec
+# early in the boot (our wait for "running" is one) can leave the container without memory
+# control for good (README). So, from the host, before the first exec: systemd has done it.
+if on_v2; then
+        memory_handed_down() { grep -qw memory "$memory_root/cgroup.subtree_control" 2>/dev/null; }
+        check "its systemd hands the memory controller down (seen from the host, before any exec)" \
+                wait_until "$BOOT_TIMEOUT" memory_handed_down
+fi
 ct() {
         PM_TIMEOUT=$EVENT_TIMEOUT pm exec "$CT" env PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"
 }
@@ -194,7 +204,6 @@ else
         assert_eq "its memory hierarchy is capfs's view" fuse.capfs \
                 "$(ct findmnt -n -o FSTYPE -M /sys/fs/cgroup/memory | tail -n 1)"
 fi
-memory_root=$(cg_host memory podman)/libpod_parent/libpod-$ID
 [[ -d $memory_root ]] || bail "no memory cgroup of the container at $memory_root"
 check_isolators "$memory_root" "$knob"
 out=$(ct sh -c "echo 4294967296 | tee $own" 2>&1)
@@ -240,7 +249,15 @@ check "... the container's reads go on" progressed
 wait_until "$EVENT_TIMEOUT" test -e "$WORKDIR/share/result"
 result=$(cat "$WORKDIR/share/result" 2>&1)
 diag "the reader: $result"
-assert_match "no failed or wrong read across them" '^ops=[0-9]+ errors=0 wrong=0 first=none$' "$result"
+if kernel_lacks_resend "$WORKDIR/capfs-mnt.log"; then
+        # Without FUSE_NOTIFY_RESEND (Linux < 6.9, the VM lane's kernel) a read in flight when a
+        # worker goes fails with ECONNABORTED or EINTR (README, Operations): one per replacement.
+        assert_match "no wrong read across them, and a failed one only as this kernel makes it" \
+                '^ops=[0-9]+ errors=[0-2] wrong=0 first=(none|.*(connection abort|Interrupted system call).*)$' \
+                "$(tr '\n' ' ' <<<"$result" | sed 's/ $//')"
+else
+        assert_match "no failed or wrong read across them" '^ops=[0-9]+ errors=0 wrong=0 first=none$' "$result"
+fi
 
 # ---------------------------------------------------------------- stop
 

@@ -44,12 +44,14 @@ check_isolators() {
         # must then create the cgroup with the limit set. systemd answers set-property before it
         # writes the cgroup (its realize queue runs on its next loop iteration): a slow machine
         # (the VM lane's emulated CPU) can read the file in between, hence the wait.
-        out=$(ct systemctl start dbus.service 2>&1) || diag "systemctl start dbus.service: $out"
-        wait_until "${EVENT_TIMEOUT:-60}" _isolators_limit_is "$cgroup/system.slice/dbus.service/$knob" 52428800
+        out=$(ct timeout 60 systemctl start dbus.service 2>&1) || diag "systemctl start dbus.service: $out"
+        wait_until 30 _isolators_limit_is "$cgroup/system.slice/dbus.service/$knob" 52428800
         out=$(cat "$cgroup/system.slice/dbus.service/$knob" 2>&1)
         assert_eq "... and reaches the host's $cgroup/system.slice/dbus.service/$knob" 52428800 "$out"
         [[ $out == 52428800 ]] || diag "dbus.service in the container:" \
-                "$(ct systemctl show -p ActiveState,SubState,ControlGroup,MemoryMax dbus.service 2>&1)"
+                "$(ct timeout 20 systemctl show -p ActiveState,SubState,ControlGroup,MemoryMax,ActiveEnterTimestamp dbus.service 2>&1)" \
+                "controllers handed down (cgroup2): $(cat "$cgroup/cgroup.subtree_control" "$cgroup/system.slice/cgroup.subtree_control" 2>&1 | tr '\n' ' ')" \
+                "$(ct timeout 20 journalctl -n 30 --no-pager 2>&1)"
         _isolators_hog_exit "a 100 MB hog under systemd-run -p MemoryMax=50M is killed (SIGKILL)" 137 \
                 MemoryMax=50M MemorySwapMax=0
         _isolators_hog_exit "the same hog under MemoryMax=200M completes" 0 MemoryMax=200M
