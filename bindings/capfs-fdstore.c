@@ -60,14 +60,38 @@ static const char usage_text[] =
         "       LISTEN_PID) and NOTIFY_SOCKET=DIR/notify\n"
         "  --wait SEC    wait up to SEC seconds for a keeper on DIR (default 60)\n";
 
+__attribute__((format(printf, 1, 0))) static void vsay(const char *fmt, va_list ap) {
+        fputs(PROG ": ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+}
+
 __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
-        fputs(PROG ": ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
+        vsay(fmt, ap);
         va_end(ap);
+}
+
+/* The fds of a received message's SCM_RIGHTS, at most @max of them (any beyond are closed). */
+static size_t take_fds(struct msghdr *msg, int *fds, size_t max) {
+        size_t n = 0;
+
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                        continue;
+                for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+                        int fd;
+
+                        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                        if (n < max)
+                                fds[n++] = fd;
+                        else
+                                close(fd);
+                }
+        }
+        return n;
 }
 
 static int64_t now_ms(void) {
@@ -207,7 +231,7 @@ static void on_notify(Keeper *k, int sock) {
                              .msg_controllen = sizeof(control)};
         const struct ucred *cred = NULL;
         int fds[STORE_MAX];
-        size_t n_fds = 0;
+        size_t n_fds;
         g_autofree char *name = NULL;
         bool fdstore = false, remove = false;
         ssize_t n;
@@ -216,17 +240,11 @@ static void on_notify(Keeper *k, int sock) {
         if (n < 0)
                 return;
         buf[n] = '\0';
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-                if (c->cmsg_level != SOL_SOCKET)
-                        continue;
-                if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(struct ucred)))
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+                    c->cmsg_len == CMSG_LEN(sizeof(struct ucred)))
                         cred = (const struct ucred *) CMSG_DATA(c);
-                else if (c->cmsg_type == SCM_RIGHTS) {
-                        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                        memcpy(fds + n_fds, CMSG_DATA(c), count * sizeof(int));
-                        n_fds += count;
-                }
-        }
+        n_fds = take_fds(&msg, fds, STORE_MAX);
         if (msg.msg_flags & MSG_CTRUNC)
                 say("%s: a notification carried more fds than %d; dropped the rest", k->dir, STORE_MAX);
         if (!cred || cred->uid != 0) {
@@ -486,7 +504,7 @@ static int run(const char *dir, unsigned wait_sec, char **command) {
                              .msg_control = &control,
                              .msg_controllen = sizeof(control)};
         int fds[STORE_MAX];
-        size_t n_fds = 0;
+        size_t n_fds;
         g_autofree char *notify = g_build_filename(dir, "notify", NULL);
         g_auto(GStrv) name_list = NULL;
         const char *names;
@@ -504,12 +522,7 @@ static int run(const char *dir, unsigned wait_sec, char **command) {
         }
         buf[n] = '\0';
         names = buf + strlen("FDNAMES=");
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                        memcpy(fds + n_fds, CMSG_DATA(c), count * sizeof(int));
-                        n_fds += count;
-                }
+        n_fds = take_fds(&msg, fds, STORE_MAX);
         close(sock);
         name_list = *names ? g_strsplit(names, ":", -1) : g_new0(char *, 1);
         if (n_fds != g_strv_length(name_list)) {
@@ -561,11 +574,9 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
         va_list ap;
 
         va_start(ap, fmt);
-        fputs(PROG ": ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputs("\n", stderr);
-        fputs(usage_text, stderr);
+        vsay(fmt, ap);
         va_end(ap);
+        fputs(usage_text, stderr);
         return 2;
 }
 

@@ -118,26 +118,34 @@ char *capfs_status_path(const char *mountpoint) {
 /* ---------------------------------------------------------------- systemd */
 
 /* One sd_notify(3) datagram, with @fd attached when >= 0; no libsystemd for one sendmsg(). */
+/* NOTIFY_SOCKET as an address: a path, or '@' for an abstract name. */
+static bool notify_address(struct sockaddr_un *sa, socklen_t *len) {
+        const char *path = g_getenv("NOTIFY_SOCKET");
+
+        *sa = (struct sockaddr_un){.sun_family = AF_UNIX};
+        if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa->sun_path))
+                return false;
+        strncpy(sa->sun_path, path, sizeof(sa->sun_path) - 1);
+        if (path[0] == '@')
+                sa->sun_path[0] = '\0';
+        *len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + strlen(path));
+        return true;
+}
+
 static bool sd_notify_fd(const char *state, int fd) {
         const char *path = g_getenv("NOTIFY_SOCKET");
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        struct sockaddr_un sa;
         struct iovec iov = {.iov_base = (void *) state, .iov_len = strlen(state)};
         union {
                 struct cmsghdr align;
                 char buf[CMSG_SPACE(sizeof(int))];
         } control = {0};
         struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_name = &sa};
-        socklen_t len;
         int sock;
         bool sent;
 
-        if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+        if (!notify_address(&sa, &msg.msg_namelen))
                 return false;
-        strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
-        if (path[0] == '@')
-                sa.sun_path[0] = '\0';
-        len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + strlen(path));
-        msg.msg_namelen = len;
         if (fd >= 0) {
                 struct cmsghdr *cmsg;
 
@@ -204,22 +212,26 @@ static FileId notify_socket_id(void) {
 }
 
 /* A keeper killed leaves its socket file behind: only a connect() tells (ECONNREFUSED). */
-static bool notify_socket_listening(const char *path) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+static bool notify_socket_listening(void) {
+        struct sockaddr_un sa;
+        socklen_t len;
         int sock, r;
 
-        if (strlen(path) >= sizeof(sa.sun_path))
+        if (!notify_address(&sa, &len))
                 return true;
-        strcpy(sa.sun_path, path);
         sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (sock < 0)
                 return true;
-        r = connect(sock, (struct sockaddr *) &sa, sizeof(sa));
+        r = connect(sock, (struct sockaddr *) &sa, len);
         close(sock);
-        if (r < 0 && errno == ECONNREFUSED)
-                return false;
-        errno = 0;
-        return true;
+        return r == 0 || errno != ECONNREFUSED;
+}
+
+static void fd_store_lost(Supervisor *s, const char *path) {
+        if (!s->fd_store)
+                return;
+        g_message("%s: the fd store at %s is gone; unmounting", s->config->mountpoint, path);
+        s->fd_store = false;
 }
 
 /*
@@ -234,11 +246,13 @@ static void fd_store_refresh(Supervisor *s, bool stopping) {
 
         if (!s->store_id.ino || !path)
                 return;
-        if (stat(path, &st) < 0 || (stopping && !notify_socket_listening(path))) {
-                if ((errno == ENOENT || errno == ECONNREFUSED) && stopping && s->fd_store) {
-                        g_message("%s: the fd store at %s is gone; unmounting", s->config->mountpoint, path);
-                        s->fd_store = false;
-                }
+        if (stat(path, &st) < 0) {
+                if (errno == ENOENT && stopping)
+                        fd_store_lost(s, path);
+                return;
+        }
+        if (stopping && !notify_socket_listening()) {
+                fd_store_lost(s, path);
                 return;
         }
         if (file_id_equal(file_id(&st), s->store_id) && s->fd_store)
