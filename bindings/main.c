@@ -25,6 +25,11 @@
 #define DEFAULT_MOUNTPOINT "/var/lib/capfs"
 /* --check: how long the mount has to answer one read. */
 #define CHECK_TIMEOUT_SEC 5
+/* The render cache's time (libcapfs's bounds, in the option's unit). */
+#define RENDER_CACHE_MS_DEFAULT 20
+#define RENDER_CACHE_MS_MAX 50
+G_STATIC_ASSERT(RENDER_CACHE_MS_DEFAULT * 1000 == CAPFS_RENDER_CACHE_USEC_DEFAULT);
+G_STATIC_ASSERT(RENDER_CACHE_MS_MAX * 1000 == CAPFS_RENDER_CACHE_USEC_MAX);
 /* --upgrade: how long the new supervisor and worker have to take over. */
 #define UPGRADE_TIMEOUT_SEC 90
 
@@ -38,6 +43,8 @@ typedef struct Options {
         char *cgroup_max_depth;
         uint64_t max_descendants;
         uint64_t max_depth;
+        char *render_cache; /* as given; NULL: not given */
+        unsigned render_cache_ms;
         char **fuse_options;
         gboolean version;
         gboolean check;
@@ -57,6 +64,7 @@ static void options_clear(Options *o) {
         g_free(o->cpu_view);
         g_free(o->cgroup_max_descendants);
         g_free(o->cgroup_max_depth);
+        g_free(o->render_cache);
         g_strfreev(o->fuse_options);
         g_free(o->worker);
         g_free(o->resume);
@@ -128,6 +136,11 @@ static bool parse_options(int *argc, char ***argv, Options *o, GError **error) {
                  "where its cgroup2 root sets no cgroup.max.depth (default " G_STRINGIFY(
                          CAPFS_CGROUP_MAX_DEPTH_DEFAULT) ")",
                  "N|max"},
+                {"render-cache-ms", 0, 0, G_OPTION_ARG_STRING, &o->render_cache,
+                 "How old, in milliseconds, a text rendered for a container may be when another read of "
+                 "that container gets it (0 to " G_STRINGIFY(RENDER_CACHE_MS_MAX) ", default " G_STRINGIFY(
+                         RENDER_CACHE_MS_DEFAULT) "; 0 renders every read)",
+                 "MS"},
                 {"options", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &o->fuse_options,
                  "FUSE mount options (allow_other and default_permissions are always set)", "OPTS"},
                 {"version", 0, 0, G_OPTION_ARG_NONE, &o->version, "Print the version and exit", NULL},
@@ -173,6 +186,17 @@ static bool parse_options(int *argc, char ***argv, Options *o, GError **error) {
                 g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                             "--cpu-view=%s: expected 'quota' or 'cpuset'", o->cpu_view);
                 return false;
+        }
+        o->render_cache_ms = RENDER_CACHE_MS_DEFAULT;
+        if (o->render_cache) {
+                guint64 ms;
+                if (!g_ascii_string_to_unsigned(o->render_cache, 10, 0, RENDER_CACHE_MS_MAX, &ms, NULL)) {
+                        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                                    "--render-cache-ms=%s: expected 0 to %d milliseconds", o->render_cache,
+                                    RENDER_CACHE_MS_MAX);
+                        return false;
+                }
+                o->render_cache_ms = (unsigned) ms;
         }
         if (!parse_cgroup_budget("cgroup-max-descendants", o->cgroup_max_descendants,
                                  CAPFS_CGROUP_MAX_DESCENDANTS_DEFAULT, &o->max_descendants, error) ||
@@ -389,6 +413,8 @@ static char **worker_args(const Options *o) {
                                 g_strdup_printf("--cgroup-max-descendants=%s", o->cgroup_max_descendants));
         if (o->cgroup_max_depth)
                 g_ptr_array_add(args, g_strdup_printf("--cgroup-max-depth=%s", o->cgroup_max_depth));
+        if (o->render_cache)
+                g_ptr_array_add(args, g_strdup_printf("--render-cache-ms=%s", o->render_cache));
         for (char **opt = o->fuse_options; opt && *opt; opt++)
                 g_ptr_array_add(args, g_strdup_printf("--options=%s", *opt));
         if (o->debug)
@@ -408,6 +434,7 @@ static int run_worker(const Options *o) {
                 .cpu_view = cpu_view_of(o),
                 .cgroup_max_descendants = o->max_descendants,
                 .cgroup_max_depth = o->max_depth,
+                .render_cache_usec = (uint64_t) o->render_cache_ms * 1000,
                 .fuse_options = o->fuse_options,
         };
 

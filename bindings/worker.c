@@ -96,6 +96,22 @@ typedef struct Worker {
         pthread_key_t thread_key;
 } Worker;
 
+/*
+ * Callers' pid namespaces as a thread last looked them up, for the queues: a lookup costs a
+ * path walk in procfs (5 µs here), four times per open+read+close. A process never changes its
+ * pid namespace, so an entry can only be wrong once its pid is used again, which takes the pid
+ * numbers going round; then a request is queued as another container's, no more. Only a key
+ * looked up for this request is handed on to decide what the caller sees (pass_pidns()).
+ */
+#define KEY_CACHE_SLOTS 64
+#define KEY_CACHE_USEC G_USEC_PER_SEC
+
+typedef struct KeyCacheSlot {
+        uint32_t pid;
+        uint64_t key;
+        gint64 until;
+} KeyCacheSlot;
+
 /* What a libfuse thread of ours is doing, for the drain and the in-flight slots. */
 typedef struct WorkerThread {
         Worker *worker;
@@ -104,6 +120,8 @@ typedef struct WorkerThread {
         bool busy;
         bool counted; /* the request counts against its container's share (fair mode) */
         uint64_t key; /* its container */
+        bool key_looked_up; /* for this request, not taken from keys[] */
+        KeyCacheSlot keys[KEY_CACHE_SLOTS];
 } WorkerThread;
 
 /* libfuse hands the custom I/O hooks the session's userdata (the CapfsServer), not ours. */
@@ -275,10 +293,13 @@ static bool kernel_can_resend(void) {
  * Whose request this is, for the queues: the caller's pid namespace (a container has its own; the
  * host's processes share one). Requests of the connection itself come first.
  */
-static uint64_t request_key(Worker *w, const struct fuse_in_header *in) {
+static uint64_t request_key(Worker *w, WorkerThread *t, const struct fuse_in_header *in) {
+        KeyCacheSlot *slot = &t->keys[in->pid % KEY_CACHE_SLOTS];
+        gint64 now;
         char path[32];
         struct stat st;
 
+        t->key_looked_up = false;
         switch (in->opcode) {
         case FUSE_INIT:
         case FUSE_DESTROY:
@@ -291,9 +312,14 @@ static uint64_t request_key(Worker *w, const struct fuse_in_header *in) {
         }
         if (in->pid == 0)
                 return FAIR_KEY_CONNECTION;
+        now = g_get_monotonic_time();
+        if (slot->pid == in->pid && now < slot->until)
+                return slot->key;
         snprintf(path, sizeof(path), "%u/ns/pid", in->pid);
         if (fstatat(w->proc_fd, path, &st, 0) < 0)
                 return FAIR_KEY_GONE;
+        *slot = (KeyCacheSlot){.pid = in->pid, .key = (uint64_t) st.st_ino, .until = now + KEY_CACHE_USEC};
+        t->key_looked_up = true;
         return (uint64_t) st.st_ino;
 }
 
@@ -341,6 +367,8 @@ static ssize_t take_queued(Worker *w, WorkerThread *t, void *buf, size_t len) {
         t->busy = true;
         t->counted = true;
         t->key = r->key;
+        /* Perhaps from another thread's keys[]: libcapfs looks the caller up itself. */
+        t->key_looked_up = false;
         if (r->len > len) {
                 /* Cannot happen: libfuse's buffer holds the largest request the kernel sends. */
                 g_warning("a %zu-byte request does not fit libfuse's %zu-byte buffer", r->len, len);
@@ -350,9 +378,9 @@ static ssize_t take_queued(Worker *w, WorkerThread *t, void *buf, size_t len) {
         return (ssize_t) r->len;
 }
 
-/* The queue key is the caller's pid namespace: libcapfs need not look it up again. */
-static void pass_pidns(uint64_t key) {
-        capfs_request_set_pidns(key > FAIR_KEY_GONE ? key : 0);
+/* A key looked up for this request is the caller's pid namespace: libcapfs need not look it up again. */
+static void pass_pidns(const WorkerThread *t, uint64_t key) {
+        capfs_request_set_pidns(t->key_looked_up && key > FAIR_KEY_GONE ? key : 0);
 }
 
 static ssize_t next_request(Worker *w, int fd, void *buf, size_t len) {
@@ -378,7 +406,7 @@ static ssize_t next_request(Worker *w, int fd, void *buf, size_t len) {
                         g_mutex_unlock(&w->lock);
                         if (n > 0 && ((size_t) n < sizeof(struct fuse_in_header) ||
                                       accept_request(w, t, buf, (size_t) n))) {
-                                pass_pidns(t->key);
+                                pass_pidns(t, t->key);
                                 return n;
                         }
                         finish_request(w, t);
@@ -395,7 +423,7 @@ static ssize_t next_request(Worker *w, int fd, void *buf, size_t len) {
                 n = read_request(t, fd, buf, len);
                 saved = errno;
                 if (n >= (ssize_t) sizeof(struct fuse_in_header) && w->fair)
-                        key = request_key(w, buf);
+                        key = request_key(w, t, buf);
 
                 g_mutex_lock(&w->lock);
                 g_ptr_array_remove_fast(w->reading, t);
@@ -417,7 +445,7 @@ static ssize_t next_request(Worker *w, int fd, void *buf, size_t len) {
                 if (!serve)
                         continue;
                 if ((size_t) n < sizeof(struct fuse_in_header) || accept_request(w, t, buf, (size_t) n)) {
-                        pass_pidns(key);
+                        pass_pidns(t, key);
                         return n;
                 }
                 finish_request(w, t);
@@ -693,10 +721,12 @@ static void announce(const CapfsHost *host, const char *mountpoint, CapfsCpuView
 
         g_message(
                 "serving %s (worker %u, pid %d; cgroup %s, CPU view %s, cgroup budget %s cgroups %s levels "
-                "deep, %s): proc/{meminfo,cpuinfo,stat,uptime,loadavg,diskstats,swaps,slabinfo,pressure/*}, "
+                "deep, texts kept %u ms, %s): "
+                "proc/{meminfo,cpuinfo,stat,uptime,loadavg,diskstats,swaps,slabinfo,pressure/*}, "
                 "sys/devices/system/cpu and the cgroup view cgroup/",
                 mountpoint, generation, (int) getpid(), host->layout == CAPFS_LAYOUT_V2 ? "v2" : "v1/hybrid",
                 view == CAPFS_CPU_VIEW_QUOTA ? "quota" : "cpuset", descendants, depth,
+                (unsigned) (host->render_cache_usec / 1000),
                 fair ? "per-container request queues"
                      : "requests in arrival order (this kernel cannot resend requests: no per-container "
                        "queues)");
@@ -834,6 +864,7 @@ int worker_run(const WorkerConfig *config) {
                 goto out;
         host->cgroup_max_descendants = config->cgroup_max_descendants;
         host->cgroup_max_depth = config->cgroup_max_depth;
+        host->render_cache_usec = config->render_cache_usec;
         loadavg = capfs_loadavg_new();
         host->loadavg = loadavg;
         nodes = node_table_new();

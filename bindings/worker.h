@@ -35,6 +35,7 @@ typedef struct WorkerConfig {
         /* The cgroup view's budget where a container's cgroup2 root sets none (CapfsHost's). */
         uint64_t cgroup_max_descendants;
         uint64_t cgroup_max_depth;
+        uint64_t render_cache_usec; /* CapfsHost's */
         char **fuse_options; /* the -o options, which also configure the session */
 } WorkerConfig;
 

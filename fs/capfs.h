@@ -48,6 +48,14 @@ typedef enum {
 
 typedef struct CapfsLoadavg CapfsLoadavg;
 typedef struct CapfsHeldFiles CapfsHeldFiles;
+typedef struct CapfsRenderCache CapfsRenderCache;
+
+/*
+ * How long a container may be given a text rendered for it earlier (render-cache.c): the
+ * daemon's default and the most it accepts. 0 renders every read afresh.
+ */
+#define CAPFS_RENDER_CACHE_USEC_DEFAULT (20 * 1000)
+#define CAPFS_RENDER_CACHE_USEC_MAX (50 * 1000)
 
 typedef struct CapfsHost {
         int proc_fd;
@@ -77,6 +85,8 @@ typedef struct CapfsHost {
          */
         uint64_t cgroup_max_descendants;
         uint64_t cgroup_max_depth;
+        /* Render cache time; capfs_host_open() sets 0 (none), the daemon its option. */
+        uint64_t render_cache_usec;
 } CapfsHost;
 
 /* The container a request comes from: the init of the caller's pid namespace and its cgroups. */
@@ -92,6 +102,8 @@ typedef struct CapfsContainer {
          * "" for cgroup2), -> the container's root in it, pruned as cgroup[] is. NULL when unknown.
          */
         GHashTable *hierarchy_root;
+        /* Texts rendered for this container lately, shared by its requests; NULL: none kept. */
+        CapfsRenderCache *render_cache;
 } CapfsContainer;
 
 /*

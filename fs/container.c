@@ -232,6 +232,7 @@ static CapfsContainer *container_copy(const CapfsContainer *from, pid_t caller) 
                 ct->cgroup[c] = g_strdup(from->cgroup[c]);
         if (from->hierarchy_root)
                 ct->hierarchy_root = g_hash_table_ref(from->hierarchy_root);
+        ct->render_cache = capfs_render_cache_ref(from->render_cache);
         return ct;
 }
 
@@ -274,6 +275,7 @@ static CapfsContainer *resolve_cached(CapfsHost *host, const char *pidns, pid_t 
 
 /* Callers hold container_cache_lock. */
 static void cache_prune_locked(CapfsHost *host) {
+        gint64 expired = g_get_monotonic_time() - (gint64) host->render_cache_usec;
         GHashTableIter iter;
         CachedContainer *cc;
         char byte;
@@ -282,6 +284,8 @@ static void cache_prune_locked(CapfsHost *host) {
         while (g_hash_table_iter_next(&iter, NULL, (gpointer *) &cc))
                 if (pread(cc->cgroup_fd, &byte, 1, 0) < 0)
                         g_hash_table_iter_remove(&iter);
+                else if (cc->ct->render_cache)
+                        capfs_render_cache_prune(cc->ct->render_cache, expired);
 }
 
 /*
@@ -289,8 +293,7 @@ static void cache_prune_locked(CapfsHost *host) {
  * that file still shows it, and the init still has the start time @ct was resolved with (so the
  * file opened is the init's, not that of a process that took its pid since).
  */
-static void cache_add(CapfsHost *host, const char *pidns, const CapfsContainer *ct, const char *text,
-                      size_t len) {
+static void cache_add(CapfsHost *host, const char *pidns, CapfsContainer *ct, const char *text, size_t len) {
         g_autoptr(GString) stat = g_string_new(NULL);
         char path[64], now[CGROUP_TEXT_MAX];
         CapfsPidStat parsed;
@@ -316,6 +319,8 @@ static void cache_add(CapfsHost *host, const char *pidns, const CapfsContainer *
         cc->cgroup_fd = fd;
         cc->cgroup_text = g_memdup2(text, len);
         cc->cgroup_len = len;
+        /* Only a container remembered keeps texts: it is known by its init, not by one caller. */
+        ct->render_cache = capfs_render_cache_new();
         cc->ct = container_copy(ct, 0);
 
         max = capfs_fd_budget(CONTAINER_CACHE_MAX);
@@ -412,5 +417,6 @@ void capfs_container_free(CapfsContainer *ct) {
                 g_free(ct->cgroup[c]);
         if (ct->hierarchy_root)
                 g_hash_table_unref(ct->hierarchy_root);
+        capfs_render_cache_unref(ct->render_cache);
         g_free(ct);
 }

@@ -189,6 +189,20 @@ int capfs_container_memory(const CapfsHost *host, const CapfsContainer *ct, GHas
 int capfs_container_memory_read(const CapfsHost *host, const CapfsContainer *ct, GString *host_meminfo,
                                 CapfsMemory *ret);
 
+/* ---- texts rendered for a container lately (render-cache.c) ---- */
+
+CapfsRenderCache *capfs_render_cache_new(void);
+CapfsRenderCache *capfs_render_cache_ref(CapfsRenderCache *cache);
+void capfs_render_cache_unref(CapfsRenderCache *cache);
+/* The text of @path rendered for @ct's container less than host->render_cache_usec ago, into @out. */
+bool capfs_render_cache_get(const CapfsHost *host, const CapfsContainer *ct, const char *path, GString *out);
+void capfs_render_cache_put(const CapfsHost *host, const CapfsContainer *ct, const char *path,
+                            const GString *text, gint64 rendered_at);
+/* After a change through the cgroup view: the container's next reads render afresh. */
+void capfs_render_cache_forget(const CapfsContainer *ct);
+/* Drops texts rendered before @older_than (monotonic µs): they would not be served again. */
+void capfs_render_cache_prune(CapfsRenderCache *cache, gint64 older_than);
+
 /* ---- the declared table of virtual files ---- */
 
 typedef int (*CapfsRenderFn)(const CapfsHost *host, const CapfsContainer *ct, GString *out);
@@ -239,6 +253,8 @@ typedef struct CapfsSubtreeChanges {
 
 typedef struct CapfsSubtree {
         const char *path;
+        /* Its files read the same for every process of a container: their texts may be kept. */
+        bool render_cached;
         int (*stat)(const CapfsHost *, const CapfsContainer *, const char *, CapfsNodeAttr *);
         int (*readdir)(const CapfsHost *, const CapfsContainer *, const char *, CapfsDirFiller, void *);
         int (*read)(const CapfsHost *, const CapfsContainer *, const char *, GString *);

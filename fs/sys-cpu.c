@@ -382,6 +382,7 @@ int capfs_sys_cpu_readlink(const CapfsHost *host, const CapfsContainer *ct, cons
 /* Read-only: CPUs cannot be brought on- or offline through capfs. */
 const CapfsSubtree capfs_sys_cpu_subtree = {
         .path = "sys/devices/system/cpu",
+        .render_cached = true,
         .stat = capfs_sys_cpu_stat,
         .readdir = capfs_sys_cpu_readdir,
         .read = capfs_sys_cpu_read,

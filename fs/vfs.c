@@ -131,19 +131,12 @@ int capfs_node_readdir(CapfsHost *host, const CapfsContainer *ct, const char *pa
         return 0;
 }
 
-int capfs_node_read(CapfsHost *host, const CapfsContainer *ct, const char *path, GString *out) {
-        const CapfsVirtualFile *file = find_file(path);
-        const CapfsSubtree *sub;
-        const char *rest;
+static int node_render(CapfsHost *host, const CapfsContainer *ct, const CapfsVirtualFile *file,
+                       const CapfsSubtree *sub, const char *rest, GString *out) {
         int r;
 
-        if (!file) {
-                sub = find_subtree(path, &rest);
-                if (sub)
-                        return sub->read(host, ct, rest, out);
-                return is_static_dir(path) ? -EISDIR : -ENOENT;
-        }
-
+        if (sub)
+                return sub->read(host, ct, rest, out);
         g_string_truncate(out, 0);
         r = file->render(host, ct, out);
         if (r >= 0)
@@ -153,7 +146,32 @@ int capfs_node_read(CapfsHost *host, const CapfsContainer *ct, const char *path,
         if (g_atomic_int_compare_and_exchange(&fallback_logged[file - capfs_virtual_files], 0, 1))
                 g_debug("%s: cannot render for pid %d (%s); serving the host's /proc/%s", file->path,
                         (int) ct->init_pid, g_strerror(-r), file->host_path);
-        return capfs_held_read(host, host->proc_fd, file->host_path, out);
+        r = capfs_held_read(host, host->proc_fd, file->host_path, out);
+        /* The host's text is no view of the container: the next read tries the render again. */
+        return r < 0 ? r : 1;
+}
+
+int capfs_node_read(CapfsHost *host, const CapfsContainer *ct, const char *path, GString *out) {
+        const CapfsVirtualFile *file = find_file(path);
+        const CapfsSubtree *sub = NULL;
+        const char *rest = NULL;
+        bool cached;
+        gint64 started;
+        int r;
+
+        if (!file) {
+                sub = find_subtree(path, &rest);
+                if (!sub)
+                        return is_static_dir(path) ? -EISDIR : -ENOENT;
+        }
+        cached = !sub || sub->render_cached;
+        if (cached && capfs_render_cache_get(host, ct, path, out))
+                return 0;
+        started = g_get_monotonic_time();
+        r = node_render(host, ct, file, sub, rest, out);
+        if (r == 0 && cached)
+                capfs_render_cache_put(host, ct, path, out, started);
+        return r < 0 ? r : 0;
 }
 
 int capfs_node_readlink(CapfsHost *host, const CapfsContainer *ct, const char *path, GString *out) {
@@ -185,6 +203,13 @@ static int change_target(CapfsHost *host, const CapfsContainer *ct, const char *
         return 0;
 }
 
+/* A change through the view may change what the container's files say: it reads them afresh. */
+static ssize_t changed(const CapfsContainer *ct, ssize_t result) {
+        if (result >= 0)
+                capfs_render_cache_forget(ct);
+        return result;
+}
+
 int capfs_node_open(CapfsHost *host, const CapfsContainer *ct, const char *path, int flags) {
         bool writing = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
         ChangeTarget t;
@@ -210,7 +235,9 @@ ssize_t capfs_node_write(CapfsHost *host, const CapfsContainer *ct, const char *
                 return r;
         if (t.attr.type == CAPFS_NODE_DIR)
                 return -EISDIR;
-        return t.changes && t.changes->write ? t.changes->write(host, ct, t.rest, data, size) : -EACCES;
+        if (!t.changes || !t.changes->write)
+                return -EACCES;
+        return changed(ct, t.changes->write(host, ct, t.rest, data, size));
 }
 
 int capfs_node_setattr(CapfsHost *host, const CapfsContainer *ct, const char *path, unsigned what,
@@ -221,7 +248,9 @@ int capfs_node_setattr(CapfsHost *host, const CapfsContainer *ct, const char *pa
         r = change_target(host, ct, path, &t);
         if (r < 0)
                 return r;
-        return t.changes && t.changes->setattr ? t.changes->setattr(host, ct, t.rest, what, size) : -EACCES;
+        if (!t.changes || !t.changes->setattr)
+                return -EACCES;
+        return (int) changed(ct, t.changes->setattr(host, ct, t.rest, what, size));
 }
 
 int capfs_node_mkdir(CapfsHost *host, const CapfsContainer *ct, const char *path, mode_t mode) {
@@ -238,7 +267,7 @@ int capfs_node_mkdir(CapfsHost *host, const CapfsContainer *ct, const char *path
                 return -ENOTDIR;
         const CapfsSubtree *sub = find_subtree(path, &t.rest);
         if (sub && sub->changes && sub->changes->mkdir)
-                return sub->changes->mkdir(host, ct, t.rest, mode);
+                return (int) changed(ct, sub->changes->mkdir(host, ct, t.rest, mode));
         return capfs_node_stat(host, ct, path, &attr) == 0 ? -EEXIST : -EACCES;
 }
 
@@ -251,7 +280,9 @@ int capfs_node_rmdir(CapfsHost *host, const CapfsContainer *ct, const char *path
                 return r;
         if (t.attr.type != CAPFS_NODE_DIR)
                 return -ENOTDIR;
-        return t.changes && t.changes->rmdir ? t.changes->rmdir(host, ct, t.rest) : -EACCES;
+        if (!t.changes || !t.changes->rmdir)
+                return -EACCES;
+        return (int) changed(ct, t.changes->rmdir(host, ct, t.rest));
 }
 
 int capfs_node_refuse_change(CapfsHost *host, const CapfsContainer *ct, const char *parent) {

@@ -1328,6 +1328,114 @@ static void test_hybrid_named(void) {
                         ==, 0);
 }
 
+/* ---- the render cache: texts kept for a while, never the view's ---- */
+
+static char *meminfo_total(CapfsHost *host, const CapfsContainer *ct) {
+        g_autofree char *text = NULL;
+        int r;
+
+        text = view_read(host, ct, "proc/meminfo", &r);
+        g_assert_cmpint(r, ==, 0);
+        return g_strndup(text, strcspn(text, "\n"));
+}
+
+/* What the v1 kernel reports as ct1's limit, the one meminfo follows. */
+static void set_ct1_limit(const char *root, const char *bytes) {
+        g_autofree char *stat = host_read(root, "sys/fs/cgroup/memory/ct1/memory.stat");
+        g_autoptr(GRegex) line = g_regex_new("^hierarchical_memory_limit \\d+$", G_REGEX_MULTILINE, 0, NULL);
+        g_autofree char *with = g_strdup_printf("hierarchical_memory_limit %s", bytes);
+        g_autofree char *changed = g_regex_replace_literal(line, stat, -1, 0, with, 0, NULL);
+
+        g_assert_cmpstr(changed, !=, stat);
+        host_write(root, "sys/fs/cgroup/memory/ct1/memory.stat", changed);
+}
+
+static void test_render_cache(void) {
+        g_autofree char *root = scratch_copy("v1");
+        g_autoptr(CapfsHost) host = fixture_host_at(root);
+        g_autoptr(CapfsContainer) ct = fixture_container(host, 2001);
+        g_autoptr(CapfsContainer) member = fixture_container(host, 2000);
+        g_autoptr(CapfsContainer) other = fixture_container(host, 3000);
+        g_autofree char *t1 = NULL, *t2 = NULL, *t3 = NULL, *t4 = NULL, *t5 = NULL, *t6 = NULL, *o1 = NULL;
+
+        /* A container resolved through the cache has one store for all its callers. */
+        g_assert_nonnull(ct->render_cache);
+        g_assert_true(ct->render_cache == member->render_cache);
+        g_assert_true(ct->render_cache != other->render_cache);
+
+        /* None by default: a library user renders afresh. */
+        g_assert_cmpuint(host->render_cache_usec, ==, 0);
+        t1 = meminfo_total(host, ct);
+        g_assert_cmpstr(t1, ==, "MemTotal:         262144 kB");
+        set_ct1_limit(root, "134217728");
+        t2 = meminfo_total(host, ct);
+        g_assert_cmpstr(t2, ==, "MemTotal:         131072 kB");
+
+        /* Within the time, every caller of the container gets the text first rendered. */
+        host->render_cache_usec = 60 * G_USEC_PER_SEC;
+        o1 = meminfo_total(host, other);
+        g_assert_cmpstr(o1, ==, "MemTotal:         524288 kB");
+        t3 = meminfo_total(host, ct);
+        set_ct1_limit(root, "268435456");
+        g_free(t3);
+        t3 = meminfo_total(host, member);
+        g_assert_cmpstr(t3, ==, "MemTotal:         131072 kB");
+        /* Another container's text is its own. */
+        g_free(o1);
+        o1 = meminfo_total(host, other);
+        g_assert_cmpstr(o1, ==, "MemTotal:         524288 kB");
+        /* The view itself is never kept: a knob reads what it is now. */
+        assert_read(host, ct, "cgroup/memory/ct1/memory.limit_in_bytes", "268435456\n");
+
+        /* A change through the view: the container's next read renders afresh. */
+        g_assert_cmpint(
+                put(host, ct, "cgroup/memory/ct1/system.slice/foo.service/memory.limit_in_bytes", "1G\n"),
+                ==, 3);
+        t4 = meminfo_total(host, ct);
+        g_assert_cmpstr(t4, ==, "MemTotal:         262144 kB");
+
+        /* Past the time, a read renders afresh; pruning drops what would not be served again. */
+        host->render_cache_usec = 2000;
+        set_ct1_limit(root, "67108864");
+        t5 = meminfo_total(host, ct);
+        g_assert_cmpstr(t5, ==, "MemTotal:         262144 kB");
+        g_usleep(3000);
+        t6 = meminfo_total(host, ct);
+        g_assert_cmpstr(t6, ==, "MemTotal:          65536 kB");
+        g_usleep(3000);
+        capfs_container_cache_prune(host);
+        set_ct1_limit(root, "268435456");
+        host->render_cache_usec = 60 * G_USEC_PER_SEC;
+        g_free(t6);
+        t6 = meminfo_total(host, ct);
+        g_assert_cmpstr(t6, ==, "MemTotal:         262144 kB");
+        scratch_remove(root);
+}
+
+/* sys/devices/system/cpu is kept too; the host's own processes keep nothing. */
+static void test_render_cache_cpus_and_host(void) {
+        g_autofree char *root = scratch_copy("v1");
+        g_autoptr(CapfsHost) host = fixture_host_at(root);
+        g_autoptr(CapfsContainer) ct = fixture_container(host, 2001);
+        g_autoptr(CapfsContainer) self = fixture_container(host, 1000);
+        g_autofree char *before = NULL, *kept = NULL, *after = NULL;
+        int r;
+
+        g_assert_null(self->render_cache);
+        host->render_cache_usec = 60 * G_USEC_PER_SEC;
+        before = view_read(host, ct, "sys/devices/system/cpu/online", &r);
+        g_assert_cmpint(r, ==, 0);
+        g_assert_cmpstr(before, ==, "0\n");
+        host_write(root, "sys/fs/cgroup/cpu/ct1/cpu.cfs_quota_us", "200000\n");
+        kept = view_read(host, ct, "sys/devices/system/cpu/online", &r);
+        g_assert_cmpstr(kept, ==, before);
+        capfs_render_cache_forget(ct);
+        after = view_read(host, ct, "sys/devices/system/cpu/online", &r);
+        g_assert_cmpint(r, ==, 0);
+        g_assert_cmpstr(after, ==, "0-1\n");
+        scratch_remove(root);
+}
+
 /* ---- the audit log ---- */
 
 static void test_audit_lines(void) {
@@ -1814,5 +1922,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/cgroup-view/cgroupns-root-of", test_cgroupns_root_of);
         g_test_add_func("/cgroup-view/real-translation", test_real_translation);
         g_test_add_func("/cgroup-view/concurrent", test_concurrent);
+        g_test_add_func("/render-cache/texts", test_render_cache);
+        g_test_add_func("/render-cache/cpus-and-host", test_render_cache_cpus_and_host);
         return g_test_run();
 }

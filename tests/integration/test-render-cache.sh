@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The render cache's bound (--render-cache-ms): a container's reader loops over proc/meminfo while
+# the host changes the container's memory limit; every read that began later than the bound after
+# the change shows the new limit, and with --render-cache-ms=0 every read that began after it
+# does. The cgroup view is never cached: a value a container writes through it reads back at
+# once. Out-of-range values of the option are refused, naming it.
+source "$(dirname "$0")/lib.sh"
+setup
+
+cg_create ct
+cg_create ct/child
+cg_limit_memory ct 268435456
+if on_v2; then MEM_MAX=memory.max; else MEM_MAX=memory.limit_in_bytes; fi
+export MEM_MAX
+
+# reader MNT LOG STOP: "START_US MEMTOTAL" per read of MNT/proc/meminfo into LOG (the start by
+# the realtime clock, which host and container share) until the file STOP exists.
+reader() {
+        local start total
+        while [[ ! -e $3 ]]; do
+                start=${EPOCHREALTIME/./}
+                total=$(meminfo_field "$1/proc/meminfo" MemTotal) || total=error
+                echo "$start $total" >>"$2"
+        done
+}
+
+# reads_after LOG US: how many reads began after US.
+reads_after() {
+        awk -v t="$2" '$1 > t { n++ } END { print n + 0 }' "$1" 2>/dev/null || echo 0
+}
+
+reads_at_least() {
+        (($(reads_after "$2" "${3:-0}") >= $1))
+}
+
+# A run of the reader in the container across one change of its limit on the host, made
+# once it has read a few times; the limit is set back at the end. Sets CHANGED (µs).
+change_under_reader() {
+        local mnt=$1 log=$2 stop=$3
+        run_in_ct ct reader "$mnt" "$log" "$stop" &
+        local pid=$!
+        wait_until "$EVENT_TIMEOUT" reads_at_least 20 "$log" ||
+                bail "the reader in the container did not read $mnt/proc/meminfo"
+        cg_limit_memory ct 134217728
+        CHANGED=${EPOCHREALTIME/./}
+        # Enough reads after the bound to mean something; EVENT_TIMEOUT only if it hangs.
+        wait_until "$EVENT_TIMEOUT" reads_at_least 20 "$log" $((CHANGED + 50000)) ||
+                bail "the reader stopped reading after the change"
+        touch "$stop"
+        wait "$pid"
+        cg_limit_memory ct 268435456
+}
+
+# check_bound NAME LOG CHANGED_US BOUND_US
+check_bound() {
+        local name=$1 log=$2 changed=$3 bound=$4 stale before errors
+        errors=$(awk '$2 == "error"' "$log" | wc -l)
+        before=$(awk -v t="$changed" '$1 <= t && $2 == 262144' "$log" | wc -l)
+        stale=$(awk -v t=$((changed + bound)) '$1 > t && $2 != 131072' "$log")
+        assert_eq "$name: no failed read" 0 "$errors"
+        check "$name: the reads before the change saw 256 MiB ($before of them)" test "$before" -ge 20
+        assert_eq "$name: every read begun over $((bound / 1000)) ms after the change sees 128 MiB" "" "$stale"
+        diag "$name: $(wc -l <"$log") reads, $(reads_after "$log" "$changed") after the change, of which" \
+                "$(awk -v t="$changed" '$1 > t && $2 == 262144' "$log" | wc -l) still showed 256 MiB"
+}
+
+# ---------------------------------------------------------------- the bound, at its maximum
+MNT50=$WORKDIR/mnt-50 && mkdir "$MNT50"
+start_capfs "$MNT50" --render-cache-ms=50 || bail "capfs --render-cache-ms=50 did not mount"
+change_under_reader "$MNT50" "$WORKDIR/reads-50" "$WORKDIR/stop-50"
+check_bound "--render-cache-ms=50" "$WORKDIR/reads-50" "$CHANGED" 50000
+
+# ---------------------------------------------------------------- and off
+MNT0=$WORKDIR/mnt-0 && mkdir "$MNT0"
+start_capfs "$MNT0" --render-cache-ms=0 || bail "capfs --render-cache-ms=0 did not mount"
+change_under_reader "$MNT0" "$WORKDIR/reads-0" "$WORKDIR/stop-0"
+check_bound "--render-cache-ms=0" "$WORKDIR/reads-0" "$CHANGED" 0
+
+# ---------------------------------------------------------------- the view reads back at once
+# A container writes its child's limit through the view and reads it back in the same breath,
+# several values in a row, with the render cache at its maximum.
+write_read_back() {
+        local knob=$1 value got
+        for value in 104857600 52428800 209715200 73400320; do
+                echo "$value" >"$knob" || {
+                        echo "write $value failed"
+                        continue
+                }
+                got=$(rd "$knob")
+                echo "$value=$got"
+        done
+}
+view=$(cg_view memory ct/child)
+out=$(run_in_ct ct write_read_back "$MNT50${view#"$MNT"}/$MEM_MAX")
+diag "$out"
+assert_eq "each value written through the view reads back at once" \
+        "104857600=104857600 52428800=52428800 209715200=209715200 73400320=73400320" "$(echo $out)"
+assert_eq "and is the host's" 73400320 "$(cat "$(cg_host memory ct/child)/$MEM_MAX")"
+
+# ---------------------------------------------------------------- the option's range
+for bad in 51 -1 abc; do
+        msg=$("$CAPFS" --foreground --render-cache-ms="$bad" "$WORKDIR/never" 2>&1)
+        rc=$?
+        check "--render-cache-ms=$bad is refused (exit $rc)" test "$rc" -ne 0
+        assert_match "--render-cache-ms=$bad: the message names the option" 'render-cache-ms' "$msg"
+done
+check "nothing was mounted for them" not fuse_mounted_at "$WORKDIR/never"
+
+finish
