@@ -9,6 +9,8 @@
  *   capfs-bench sysinfo ITERATIONS             -> "sysinfo - median_ns p99_ns ITERATIONS errors totalram"
  *   capfs-bench first PATH                     -> "first PATH ns errors": one read, nothing warmed (the
  *                                                first read of a new container)
+ *   capfs-bench now                            -> CLOCK_MONOTONIC in microseconds, the clock of systemd's
+ *                                                *TimestampMonotonic properties (boot times)
  *
  * Each iteration is timed on its own (CLOCK_MONOTONIC), so the median and the 99th percentile come
  * from the full distribution, not from an average.
@@ -143,9 +145,13 @@ int main(int argc, char **argv) {
                 return sysinfo_latency(atol(argv[2]));
         if (argc == 3 && strcmp(argv[1], "first") == 0)
                 return first_read(argv[2]);
+        if (argc == 2 && strcmp(argv[1], "now") == 0) {
+                printf("%llu\n", (unsigned long long) (now_ns() / 1000));
+                return 0;
+        }
         fprintf(stderr,
                 "usage: %s latency PATH ITERATIONS | write PATH VALUE ITERATIONS | throughput PATH "
-                "SECONDS | sysinfo ITERATIONS | first PATH\n",
+                "SECONDS | sysinfo ITERATIONS | first PATH | now\n",
                 argv[0]);
         return 2;
 }

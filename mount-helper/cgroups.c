@@ -308,10 +308,16 @@ int cgroups_create(Launch *l, GError **error) {
                         return r;
                 if (v2 && l->v2_only && (r = devices_restrict_v2(h, error)) < 0)
                         return r;
+                /*
+                 * Limits on the root: after it exists (a v1 cpuset copies its parent's CPUs when
+                 * made). Limits above it: before, since a v1 cpuset cannot shrink below a child's
+                 * CPUs (EBUSY), and the root then copies the cut set.
+                 */
+                if (!h->limits_on_root && (r = set_limits(l, h, error)) < 0)
+                        return r;
                 if ((r = make_cgroup(h->inner, cpuset, &h->created_inner, error)) < 0)
                         return r;
-                /* After the root exists: a v1 cpuset root copies its parent's CPUs when made. */
-                if ((r = set_limits(l, h, error)) < 0)
+                if (h->limits_on_root && (r = set_limits(l, h, error)) < 0)
                         return r;
         }
         cgroups_log_layout(l);
