@@ -11,6 +11,8 @@
  *                                                first read of a new container)
  *   capfs-bench now                            -> CLOCK_MONOTONIC in microseconds, the clock of systemd's
  *                                                *TimestampMonotonic properties (boot times)
+ *   capfs-bench now                            -> CLOCK_MONOTONIC in microseconds, the clock of systemd's
+ *                                                *TimestampMonotonic properties (boot times)
  *
  * Each iteration is timed on its own (CLOCK_MONOTONIC), so the median and the 99th percentile come
  * from the full distribution, not from an average.
@@ -145,6 +147,10 @@ int main(int argc, char **argv) {
                 return sysinfo_latency(atol(argv[2]));
         if (argc == 3 && strcmp(argv[1], "first") == 0)
                 return first_read(argv[2]);
+        if (argc == 2 && strcmp(argv[1], "now") == 0) {
+                printf("%llu\n", (unsigned long long) (now_ns() / 1000));
+                return 0;
+        }
         if (argc == 2 && strcmp(argv[1], "now") == 0) {
                 printf("%llu\n", (unsigned long long) (now_ns() / 1000));
                 return 0;

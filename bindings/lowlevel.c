@@ -96,8 +96,14 @@ static void fill_stat(CapfsServer *srv, fuse_ino_t ino, const CapfsNodeAttr *att
         st->st_atim = st->st_mtim = st->st_ctim = srv->started;
 }
 
-static double timeout_for(const CapfsNodeAttr *attr) {
-        return attr->per_caller ? 0.0 : STABLE_TIMEOUT_SEC;
+/* How long the kernel may keep an entry and its attributes. */
+static double timeout_for(const CapfsServer *srv, const CapfsNodeAttr *attr) {
+        if (attr->per_caller)
+                return 0.0;
+        /* The bound on what a container may see late is the render cache's. */
+        if (attr->per_container)
+                return (double) srv->host->render_cache_usec / G_USEC_PER_SEC;
+        return STABLE_TIMEOUT_SEC;
 }
 
 static int stat_path(fuse_req_t req, const char *path, CapfsNodeAttr *attr) {
@@ -120,7 +126,7 @@ static void reply_entry(fuse_req_t req, const CapfsContainer *ct, const char *pa
         if (r < 0)
                 return reply_errno(req, r);
         entry.ino = node_table_ref(srv->nodes, path);
-        entry.attr_timeout = entry.entry_timeout = timeout_for(&attr);
+        entry.attr_timeout = entry.entry_timeout = timeout_for(srv, &attr);
         fill_stat(srv, entry.ino, &attr, &entry.attr);
         /* An interrupted lookup gives the kernel no reference to keep. */
         if (fuse_reply_entry(req, &entry) != 0)
@@ -163,7 +169,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         if (r < 0)
                 return reply_errno(req, r);
         fill_stat(server_of(req), ino, &attr, &st);
-        fuse_reply_attr(req, &st, timeout_for(&attr));
+        fuse_reply_attr(req, &st, timeout_for(server_of(req), &attr));
 }
 
 /* Nothing served today may be changed: chmod, chown, truncate and utimes all end here. */
@@ -200,7 +206,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
         if (r < 0)
                 return reply_errno(req, r);
         fill_stat(srv, ino, &node, &st);
-        fuse_reply_attr(req, &st, timeout_for(&node));
+        fuse_reply_attr(req, &st, timeout_for(srv, &node));
 }
 
 /* Extended attributes are never set through capfs; reading them is not offered at all. */
@@ -279,12 +285,17 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
         r = request_path(req, ino, &path);
         if (r >= 0 && capfs_node_needs_container(path))
                 r = request_container(req, &ct);
-        if (r >= 0)
-                r = capfs_node_stat(server_of(req)->host, ct, path, &attr);
-        if (r >= 0 && attr.type == CAPFS_NODE_DIR)
-                r = -EISDIR;
-        if (r >= 0)
+        /*
+         * Opening to write asks the node's rules (and refuses a directory); reading needs only
+         * its stat. One of the two: each resolves the node afresh (a view's knob, a few syscalls).
+         */
+        if (r >= 0 && ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)))
                 r = capfs_node_open(server_of(req)->host, ct, path, fi->flags);
+        else if (r >= 0) {
+                r = capfs_node_stat(server_of(req)->host, ct, path, &attr);
+                if (r >= 0 && attr.type == CAPFS_NODE_DIR)
+                        r = -EISDIR;
+        }
         if (r < 0)
                 return reply_errno(req, r);
 

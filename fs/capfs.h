@@ -104,6 +104,8 @@ typedef struct CapfsContainer {
         GHashTable *hierarchy_root;
         /* Texts rendered for this container lately, shared by its requests; NULL: none kept. */
         CapfsRenderCache *render_cache;
+        /* The inode of its pid namespace (the caller's, for a host process): by-pidns/N is its. */
+        uint64_t pidns_inode;
 } CapfsContainer;
 
 /*
@@ -150,6 +152,12 @@ typedef struct CapfsNodeAttr {
          * cache its entry or attributes. Content is never cached (every file is direct I/O).
          */
         bool per_caller;
+        /*
+         * The same for every process of one container, and only reachable by it (by-pidns/):
+         * the kernel may keep it for the render cache's time. In per_caller's padding: the
+         * struct keeps its size for a daemon built before it.
+         */
+        bool per_container;
         uid_t uid; /* owner, as host ids: the kernel maps them into the caller's user namespace */
         gid_t gid;
 } CapfsNodeAttr;

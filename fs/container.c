@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 #include "parse/parse.h"
@@ -233,6 +234,7 @@ static CapfsContainer *container_copy(const CapfsContainer *from, pid_t caller) 
         if (from->hierarchy_root)
                 ct->hierarchy_root = g_hash_table_ref(from->hierarchy_root);
         ct->render_cache = capfs_render_cache_ref(from->render_cache);
+        ct->pidns_inode = from->pidns_inode;
         return ct;
 }
 
@@ -350,6 +352,17 @@ size_t capfs_container_cache_size(CapfsHost *host) {
         return n;
 }
 
+/* N of "pid:[N]"; 0 if the link reads otherwise. */
+static uint64_t pidns_inode_of(const char *pidns) {
+        guint64 inode;
+        char *end;
+
+        if (!g_str_has_prefix(pidns, "pid:["))
+                return 0;
+        inode = g_ascii_strtoull(pidns + strlen("pid:["), &end, 10);
+        return *end == ']' && end[1] == '\0' ? inode : 0;
+}
+
 int capfs_container_resolve(CapfsHost *host, pid_t caller, CapfsContainer **ret) {
         return capfs_container_resolve_in(host, caller, 0, ret);
 }
@@ -385,6 +398,7 @@ int capfs_container_resolve_in(CapfsHost *host, pid_t caller, uint64_t pidns_ino
         ct = g_new0(CapfsContainer, 1);
         ct->caller_pid = caller;
         ct->host_pidns = g_str_equal(pidns, host->own_pidns);
+        ct->pidns_inode = pidns_inode_of(pidns);
         ct->init_pid = ct->host_pidns ? caller : lookup_init(host, caller, pidns);
         if (ct->init_pid <= 0)
                 return -ESRCH;

@@ -265,6 +265,8 @@ typedef struct CapfsSubtree {
 extern const CapfsSubtree capfs_sys_cpu_subtree;
 /* cgroup: the restricted read-write view of the cgroup hierarchies (cgroup-view.c). */
 extern const CapfsSubtree capfs_cgroup_subtree;
+/* by-pidns/N/cgroup: the same view, for the container of pid namespace N alone (by-pidns.c). */
+extern const CapfsSubtree capfs_by_pidns_subtree;
 
 /* sys/devices/system/cpu: the host directory, cut to the container's CPUs and renumbered. */
 int capfs_sys_cpu_stat(const CapfsHost *host, const CapfsContainer *ct, const char *subpath,

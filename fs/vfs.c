@@ -11,6 +11,7 @@
 static const CapfsSubtree *const subtrees[] = {
         &capfs_sys_cpu_subtree,
         &capfs_cgroup_subtree,
+        &capfs_by_pidns_subtree,
 };
 
 /* Files whose rendering failed once; logged once each so a broken kernel file cannot flood the log. */

@@ -122,8 +122,27 @@ static int mount_proc_readonly(int root_fd, GError **error) {
  * tells systemd the layout, and capfs's restricted view for every controller hierarchy. On a pure
  * cgroup2 host, cgroup2 itself is mounted (its nested layout keeps the limits out of reach).
  */
+/*
+ * capfs's cgroup view for this container: by-pidns/N/cgroup, N being our pid namespace (we are
+ * its pid 1, the container's processes all live in it), where the kernel may keep the view's
+ * entries; the shared cgroup/ where the capfs serving it predates by-pidns.
+ */
+static char *cgroup_view_dir(const Launch *l) {
+        g_autofree char *own = NULL;
+        struct stat st;
+
+        if (stat("/proc/self/ns/pid", &st) == 0) {
+                own = g_strdup_printf("%s/by-pidns/%" G_GUINT64_FORMAT "/cgroup", l->opt.capfs,
+                                      (guint64) st.st_ino);
+                if (stat(own, &st) == 0 && S_ISDIR(st.st_mode))
+                        return g_steal_pointer(&own);
+        }
+        return g_build_filename(l->opt.capfs, "cgroup", NULL);
+}
+
 static int mount_cgroups(Launch *l, int root_fd, GError **error) {
         const char *cg = &CGROUP_ROOT[1]; /* relative to the rootfs */
+        g_autofree char *view_dir = NULL;
         int r;
 
         if (l->v2_only)
@@ -143,7 +162,10 @@ static int mount_cgroups(Launch *l, int root_fd, GError **error) {
                         r = mount_in(root_fd, target, "cgroup", "cgroup", NOSUID_NODEV_NOEXEC,
                                      h->controllers, error);
                 else {
-                        g_autofree char *view = g_build_filename(l->opt.capfs, "cgroup", h->dir, NULL);
+                        g_autofree char *view = NULL;
+                        if (!view_dir)
+                                view_dir = cgroup_view_dir(l);
+                        view = g_build_filename(view_dir, h->dir, NULL);
                         r = bind_in(root_fd, view, target, false, error);
                 }
                 if (r < 0)

@@ -169,6 +169,14 @@ if on_v2; then
 else
         assert_eq "systemd's own hierarchy is a real cgroup mount" cgroup \
                 "$(ct findmnt -n -o FSTYPE -M /sys/fs/cgroup/systemd)"
+        # capfs's view of this container alone (by-pidns/N, N its pid namespace), whose entries
+        # the kernel may keep; no other container finds anything there.
+        pidns=$(stat -L -c %i "/proc/$init_pid/ns/pid")
+        assert_eq "/sys/fs/cgroup/memory is capfs's by-pidns/$pidns/cgroup/memory" "/by-pidns/$pidns/cgroup/memory" \
+                "$(awk '$5 == "/sys/fs/cgroup/memory" { print $4 }' "/proc/$init_pid/mountinfo")"
+        other_sees() { ls "$1" 2>&1 && echo listed; }
+        assert_match "another container finds no by-pidns/$pidns" 'No such file' \
+                "$(run_in_ct launch other_sees "$MNT/by-pidns/$pidns/cgroup/memory")"
 fi
 assert_eq "free -m shows 512 MiB" 512 "$(inside 'free -m' | awk '$1 == "Mem:" { print $2 }')"
 assert_eq "nproc shows 1" 1 "$(inside nproc)"

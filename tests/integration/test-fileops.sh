@@ -9,7 +9,7 @@ P=$MNT/proc
 S=$MNT/sys/devices/system/cpu
 
 # ---- the tree
-assert_eq "the mount's root holds cgroup, proc and sys" "cgroup proc sys" "$(timeout "$IO_TIMEOUT" ls "$MNT" | tr '\n' ' ' | sed 's/ $//')"
+assert_eq "the mount's root holds by-pidns, cgroup, proc and sys" "by-pidns cgroup proc sys" "$(timeout "$IO_TIMEOUT" ls "$MNT" | tr '\n' ' ' | sed 's/ $//')"
 listing=" $(timeout "$IO_TIMEOUT" ls "$P" | tr '\n' ' ')"
 for f in meminfo cpuinfo stat uptime loadavg diskstats swaps slabinfo pressure; do
         check "proc/ lists $f" test "${listing/ $f /}" != "$listing"

@@ -3,8 +3,9 @@
 # The render cache's bound (--render-cache-ms): a container's reader loops over proc/meminfo while
 # the host changes the container's memory limit; every read that began later than the bound after
 # the change shows the new limit, and with --render-cache-ms=0 every read that began after it
-# does. The cgroup view is never cached: a value a container writes through it reads back at
-# once. Out-of-range values of the option are refused, naming it.
+# does. The cgroup view's contents are never kept: a value a container writes through it reads back at
+# once. Entries below by-pidns/N (the container's own view, which the kernel may keep) follow the
+# same bound. Out-of-range values of the option are refused, naming it.
 source "$(dirname "$0")/lib.sh"
 setup
 
@@ -97,6 +98,35 @@ diag "$out"
 assert_eq "each value written through the view reads back at once" \
         "104857600=104857600 52428800=52428800 209715200=209715200 73400320=73400320" "$(echo $out)"
 assert_eq "and is the host's" 73400320 "$(cat "$(cg_host memory ct/child)/$MEM_MAX")"
+
+# ---------------------------------------------------------------- by-pidns: entries kept, bounded
+# The container's own by-pidns/N/cgroup, whose entries the kernel keeps for the same bound: a
+# cgroup the host removes is gone for every look that began later than the bound after it.
+cg_create ct/gone
+# watcher MNT VIEW_REL LOG STOP: "START_US yes|no" per stat of the cgroup, until STOP exists.
+watcher() {
+        local dir start
+        dir=$1/by-pidns/$(stat -L -c %i /proc/self/ns/pid)/cgroup/$2
+        while [[ ! -e $4 ]]; do
+                start=${EPOCHREALTIME/./}
+                if [[ -d $dir ]]; then echo "$start yes"; else echo "$start no"; fi >>"$3"
+        done
+}
+view=$(cg_view memory ct/gone)
+log=$WORKDIR/looks stop=$WORKDIR/stop-looks
+run_in_ct ct watcher "$MNT50" "${view#"$MNT/cgroup/"}" "$log" "$stop" &
+watcher_pid=$!
+wait_until "$EVENT_TIMEOUT" reads_at_least 20 "$log" || bail "the watcher in the container did not look"
+rmdir "$(cg_host memory ct/gone)" || bail "cannot remove $(cg_host memory ct/gone)"
+CHANGED=${EPOCHREALTIME/./}
+wait_until "$EVENT_TIMEOUT" reads_at_least 20 "$log" $((CHANGED + 50000)) || bail "the watcher stopped looking"
+touch "$stop"
+wait "$watcher_pid"
+check "by-pidns: the container saw its cgroup before ($(awk '$2 == "yes"' "$log" | wc -l) looks)" \
+        test "$(awk -v t="$CHANGED" '$1 <= t && $2 == "yes"' "$log" | wc -l)" -ge 20
+assert_eq "by-pidns: every look begun over 50 ms after the host removed it finds it gone" "" \
+        "$(awk -v t=$((CHANGED + 50000)) '$1 > t && $2 != "no"' "$log")"
+diag "by-pidns: $(awk -v t="$CHANGED" '$1 > t && $2 == "yes"' "$log" | wc -l) looks after the removal still found it"
 
 # ---------------------------------------------------------------- the option's range
 for bad in 51 -1 abc; do

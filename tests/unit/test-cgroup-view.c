@@ -1328,6 +1328,78 @@ static void test_hybrid_named(void) {
                         ==, 0);
 }
 
+/* ---- by-pidns/N/cgroup: the same view, for container N alone, its entries kept ---- */
+
+static void test_by_pidns(void) {
+        g_autofree char *root = scratch_copy("v1");
+        g_autoptr(CapfsHost) host = fixture_host_at(root);
+        g_autoptr(CapfsContainer) ct = fixture_container(host, 2001);
+        g_autoptr(CapfsContainer) other = fixture_container(host, 3000);
+        g_autoptr(CapfsContainer) self = fixture_container(host, 1000);
+        const char *knob =
+                "by-pidns/4026532100/cgroup/memory/ct1/system.slice/foo.service/memory.limit_in_bytes";
+        CapfsNodeAttr attr, shared;
+        g_autofree char *mine = NULL, *theirs = NULL, *host_list = NULL;
+        int r;
+
+        g_assert_cmpuint(ct->pidns_inode, ==, 4026532100);
+        /* Each container lists only its own. */
+        mine = list(host, ct, "by-pidns", &r);
+        g_assert_cmpint(r, ==, 0);
+        g_assert_cmpstr(mine, ==, "4026532100/");
+        theirs = list(host, other, "by-pidns", &r);
+        g_assert_cmpstr(theirs, ==, "4026532200/");
+        host_list = list(host, self, "by-pidns", &r);
+        g_assert_cmpstr(host_list, ==, "");
+        assert_list(host, ct, "by-pidns/4026532100", "cgroup/");
+
+        /* N itself is asked on every walk; below it, the answers may be kept for the container. */
+        g_assert_cmpint(capfs_node_stat(host, ct, "by-pidns", &attr), ==, 0);
+        g_assert_false(attr.per_caller);
+        g_assert_cmpint(capfs_node_stat(host, ct, "by-pidns/4026532100", &attr), ==, 0);
+        g_assert_cmpint(attr.type, ==, CAPFS_NODE_DIR);
+        g_assert_true(attr.per_caller);
+        g_assert_cmpint(capfs_node_stat(host, ct, knob, &attr), ==, 0);
+        g_assert_cmpint(capfs_node_stat(host, ct, knob + strlen("by-pidns/4026532100/"), &shared), ==, 0);
+        g_assert_false(attr.per_caller);
+        g_assert_true(attr.per_container);
+        g_assert_true(shared.per_caller);
+        g_assert_false(shared.per_container);
+        g_assert_cmpint(attr.type, ==, shared.type);
+        g_assert_cmpint(attr.perm, ==, shared.perm);
+        g_assert_cmpint(attr.uid, ==, shared.uid);
+
+        /* The same rules as cgroup/: its own child written, its root limit refused. */
+        host_write(root, "sys/fs/cgroup/memory/ct1/system.slice/foo.service/memory.limit_in_bytes", "");
+        g_assert_cmpint(put(host, ct, knob, "1G\n"), ==, 3);
+        assert_read(host, ct, knob, "1G\n");
+        assert_read(host, ct, knob + strlen("by-pidns/4026532100/"), "1G\n");
+        g_assert_cmpint(put(host, ct, "by-pidns/4026532100/cgroup/memory/ct1/memory.limit_in_bytes", "1"),
+                        ==, -EACCES);
+        g_assert_cmpint(capfs_node_mkdir(host, ct, "by-pidns/4026532100/cgroup/memory/ct1/made", 0755), ==,
+                        0);
+        g_assert_true(g_file_test(g_build_filename(root, "sys/fs/cgroup/memory/ct1/made", NULL),
+                                  G_FILE_TEST_IS_DIR));
+        g_assert_cmpint(capfs_node_rmdir(host, ct, "by-pidns/4026532100/cgroup/memory/ct1/made"), ==, 0);
+        /* Its top and N are no part of the view: nothing of theirs changes. */
+        g_assert_cmpint(capfs_node_mkdir(host, ct, "by-pidns/4026532100/x", 0755), ==, -ENOENT);
+        g_assert_cmpint(capfs_node_rmdir(host, ct, "by-pidns/4026532100"), ==, -EACCES);
+
+        /* Another container, and the host's processes, find nothing there. */
+        g_assert_cmpint(stat_errno(host, other, "by-pidns/4026532100"), ==, -ENOENT);
+        g_assert_cmpint(stat_errno(host, other, knob), ==, -ENOENT);
+        g_assert_cmpint(put(host, other, knob, "2G\n"), ==, -ENOENT);
+        g_assert_cmpint(stat_errno(host, self, knob), ==, -ENOENT);
+        g_free(view_read(host, other, knob, &r));
+        g_assert_cmpint(r, ==, -ENOENT);
+        /* Nor does anything but N and its cgroup. */
+        g_assert_cmpint(stat_errno(host, ct, "by-pidns/4026532100x"), ==, -ENOENT);
+        g_assert_cmpint(stat_errno(host, ct, "by-pidns/04026532100"), ==, -ENOENT);
+        g_assert_cmpint(stat_errno(host, ct, "by-pidns/4026532100/proc"), ==, -ENOENT);
+        g_assert_cmpint(stat_errno(host, ct, "by-pidns/4026532100/cgroupx"), ==, -ENOENT);
+        scratch_remove(root);
+}
+
 /* ---- the render cache: texts kept for a while, never the view's ---- */
 
 static char *meminfo_total(CapfsHost *host, const CapfsContainer *ct) {
@@ -1923,6 +1995,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/cgroup-view/real-translation", test_real_translation);
         g_test_add_func("/cgroup-view/concurrent", test_concurrent);
         g_test_add_func("/render-cache/texts", test_render_cache);
+        g_test_add_func("/by-pidns/view", test_by_pidns);
         g_test_add_func("/render-cache/cpus-and-host", test_render_cache_cpus_and_host);
         return g_test_run();
 }
