@@ -1339,7 +1339,7 @@ static void test_by_pidns(void) {
         const char *knob =
                 "by-pidns/4026532100/cgroup/memory/ct1/system.slice/foo.service/memory.limit_in_bytes";
         CapfsNodeAttr attr, shared;
-        g_autofree char *mine = NULL, *theirs = NULL, *host_list = NULL;
+        g_autofree char *mine = NULL, *theirs = NULL, *host_list = NULL, *made = NULL;
         int r;
 
         g_assert_cmpuint(ct->pidns_inode, ==, 4026532100);
@@ -1378,8 +1378,8 @@ static void test_by_pidns(void) {
                         ==, -EACCES);
         g_assert_cmpint(capfs_node_mkdir(host, ct, "by-pidns/4026532100/cgroup/memory/ct1/made", 0755), ==,
                         0);
-        g_assert_true(g_file_test(g_build_filename(root, "sys/fs/cgroup/memory/ct1/made", NULL),
-                                  G_FILE_TEST_IS_DIR));
+        made = g_build_filename(root, "sys/fs/cgroup/memory/ct1/made", NULL);
+        g_assert_true(g_file_test(made, G_FILE_TEST_IS_DIR));
         g_assert_cmpint(capfs_node_rmdir(host, ct, "by-pidns/4026532100/cgroup/memory/ct1/made"), ==, 0);
         /* Its top and N are no part of the view: nothing of theirs changes. */
         g_assert_cmpint(capfs_node_mkdir(host, ct, "by-pidns/4026532100/x", 0755), ==, -ENOENT);
