@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * A container's recently rendered files, kept for host->render_cache_usec (at most
- * CAPFS_RENDER_CACHE_MAX_USEC). A render reads a dozen kernel files; a container that reads
+ * A container's recently rendered files, kept for host->render_cache_usec (the daemon allows
+ * at most CAPFS_RENDER_CACHE_USEC_MAX). A render reads a dozen kernel files; a container that reads
  * the same file again within that time (a monitoring loop, many processes starting at once,
  * 64 readers) gets the same text instead, so its numbers are at most that old. Writes through
  * the cgroup view forget the writer's texts: what a container changes itself it sees at once.
