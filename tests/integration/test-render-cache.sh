@@ -9,7 +9,9 @@
 source "$(dirname "$0")/lib.sh"
 setup
 
-cg_create ct
+# The container's processes live in ct/init.scope, which capfs counts as its root ct (as systemd
+# does it): on cgroup2 a cgroup whose children have controllers holds no processes.
+cg_create ct/init.scope
 cg_create ct/child
 cg_limit_memory ct 268435456
 if on_v2; then MEM_MAX=memory.max; else MEM_MAX=memory.limit_in_bytes; fi
@@ -35,19 +37,24 @@ reads_at_least() {
         (($(reads_after "$2" "${3:-0}") >= $1))
 }
 
+# wait_reads N LOG PID [US]: until LOG has N reads after US, or the reader PID has ended (then
+# without waiting out EVENT_TIMEOUT); fails unless the reads are there.
+wait_reads() {
+        wait_until "$EVENT_TIMEOUT" eval "reads_at_least $1 $2 ${4:-0} || ! kill -0 $3 2>/dev/null"
+        reads_at_least "$1" "$2" "${4:-0}"
+}
+
 # A run of the reader in the container across one change of its limit on the host, made
 # once it has read a few times; the limit is set back at the end. Sets CHANGED (µs).
 change_under_reader() {
         local mnt=$1 log=$2 stop=$3
-        run_in_ct ct reader "$mnt" "$log" "$stop" &
+        run_in_ct ct/init.scope reader "$mnt" "$log" "$stop" &
         local pid=$!
-        wait_until "$EVENT_TIMEOUT" reads_at_least 20 "$log" ||
-                bail "the reader in the container did not read $mnt/proc/meminfo"
+        wait_reads 20 "$log" "$pid" || bail "the reader in the container did not read $mnt/proc/meminfo"
         cg_limit_memory ct 134217728
         CHANGED=${EPOCHREALTIME/./}
         # Enough reads after the bound to mean something; EVENT_TIMEOUT only if it hangs.
-        wait_until "$EVENT_TIMEOUT" reads_at_least 20 "$log" $((CHANGED + 50000)) ||
-                bail "the reader stopped reading after the change"
+        wait_reads 20 "$log" "$pid" $((CHANGED + 50000)) || bail "the reader stopped reading after the change"
         touch "$stop"
         wait "$pid"
         cg_limit_memory ct 268435456
@@ -93,7 +100,7 @@ write_read_back() {
         done
 }
 view=$(cg_view memory ct/child)
-out=$(run_in_ct ct write_read_back "$MNT50${view#"$MNT"}/$MEM_MAX")
+out=$(run_in_ct ct/init.scope write_read_back "$MNT50${view#"$MNT"}/$MEM_MAX")
 diag "$out"
 assert_eq "each value written through the view reads back at once" \
         "104857600=104857600 52428800=52428800 209715200=209715200 73400320=73400320" "$(echo $out)"
@@ -114,14 +121,14 @@ watcher() {
 }
 view=$(cg_view memory ct/gone)
 log=$WORKDIR/looks stop=$WORKDIR/stop-looks
-run_in_ct ct watcher "$MNT50" "${view#"$MNT/cgroup/"}" "$log" "$stop" &
+run_in_ct ct/init.scope watcher "$MNT50" "${view#"$MNT/cgroup/"}" "$log" "$stop" &
 watcher_pid=$!
-wait_until "$EVENT_TIMEOUT" reads_at_least 20 "$log" || bail "the watcher in the container did not look"
+wait_reads 20 "$log" "$watcher_pid" || bail "the watcher in the container did not look"
 rmdir "$(cg_host memory ct/gone)" || bail "cannot remove $(cg_host memory ct/gone)"
 CHANGED=${EPOCHREALTIME/./}
 # The kernel counts an entry's time from the reply it came in, in clock ticks (4 ms at HZ=250):
 # a reply made just before the removal may arrive just after it. 20 ms of slack for both.
-wait_until "$EVENT_TIMEOUT" reads_at_least 20 "$log" $((CHANGED + 70000)) || bail "the watcher stopped looking"
+wait_reads 20 "$log" "$watcher_pid" $((CHANGED + 70000)) || bail "the watcher stopped looking"
 touch "$stop"
 wait "$watcher_pid"
 check "by-pidns: the container saw its cgroup before ($(awk '$2 == "yes"' "$log" | wc -l) looks)" \
