@@ -20,16 +20,23 @@
 
 #define VIEW "cgroup"
 
+/* Where a path below by-pidns leads (locate()). */
+enum {
+        AT_VIEW = 0, /* inside by-pidns/N/cgroup */
+        AT_TOP = 1, /* by-pidns itself */
+        AT_NS = 2, /* by-pidns/N */
+};
+
 /*
- * Where @subpath (below by-pidns) leads for @ct: 1 for the top, 2 for by-pidns/N, 0 with @view
- * set to the path inside the cgroup view; -ENOENT for any other container's N, or a host caller.
+ * Where @subpath (below by-pidns) leads for @ct: AT_TOP, AT_NS, or AT_VIEW with @view set to the
+ * path inside the cgroup view; -ENOENT for any other container's N, or a host caller.
  */
 static int locate(const CapfsContainer *ct, const char *subpath, const char **view) {
         char *end;
         guint64 inode;
 
         if (!*subpath)
-                return 1;
+                return AT_TOP;
         /* One spelling of N: a name the kernel keeps is never an alias of another. */
         if (!ct || ct->host_pidns || ct->pidns_inode == 0 || !g_ascii_isdigit(*subpath) || *subpath == '0')
                 return -ENOENT;
@@ -37,15 +44,15 @@ static int locate(const CapfsContainer *ct, const char *subpath, const char **vi
         if (inode != ct->pidns_inode || (*end != '\0' && *end != '/'))
                 return -ENOENT;
         if (*end == '\0')
-                return 2;
+                return AT_NS;
         end++;
         if (g_str_equal(end, VIEW)) {
                 *view = "";
-                return 0;
+                return AT_VIEW;
         }
         if (g_str_has_prefix(end, VIEW "/")) {
                 *view = end + strlen(VIEW "/");
-                return 0;
+                return AT_VIEW;
         }
         return -ENOENT;
 }
@@ -57,9 +64,9 @@ static int by_pidns_stat(const CapfsHost *host, const CapfsContainer *ct, const 
 
         if (r < 0)
                 return r;
-        if (r > 0) {
+        if (r != AT_VIEW) {
                 /* The top is the same for all; N is checked on every walk through it. */
-                *ret = (CapfsNodeAttr){.type = CAPFS_NODE_DIR, .perm = 0555, .per_caller = r == 2};
+                *ret = (CapfsNodeAttr){.type = CAPFS_NODE_DIR, .perm = 0555, .per_caller = r == AT_NS};
                 return 0;
         }
         r = capfs_cgroup_subtree.stat(host, ct, view, ret);
@@ -76,7 +83,7 @@ static int by_pidns_readdir(const CapfsHost *host, const CapfsContainer *ct, con
         char name[32];
         int r = locate(ct, subpath, &view);
 
-        if (r == 1) {
+        if (r == AT_TOP) {
                 /* Only the caller's own. */
                 if (ct && !ct->host_pidns && ct->pidns_inode) {
                         snprintf(name, sizeof(name), "%" G_GUINT64_FORMAT, ct->pidns_inode);
@@ -84,7 +91,7 @@ static int by_pidns_readdir(const CapfsHost *host, const CapfsContainer *ct, con
                 }
                 return 0;
         }
-        if (r == 2) {
+        if (r == AT_NS) {
                 fill(userdata, VIEW, CAPFS_NODE_DIR);
                 return 0;
         }
@@ -96,7 +103,7 @@ static int by_pidns_read(const CapfsHost *host, const CapfsContainer *ct, const 
         const char *view;
         int r = locate(ct, subpath, &view);
 
-        if (r != 0)
+        if (r != AT_VIEW)
                 return r < 0 ? r : -EISDIR;
         return capfs_cgroup_subtree.read(host, ct, view, out);
 }
@@ -106,7 +113,7 @@ static int by_pidns_readlink(const CapfsHost *host, const CapfsContainer *ct, co
         const char *view;
         int r = locate(ct, subpath, &view);
 
-        if (r != 0)
+        if (r != AT_VIEW)
                 return r < 0 ? r : -EINVAL;
         return capfs_cgroup_subtree.readlink(host, ct, view, out);
 }
@@ -115,7 +122,7 @@ static int by_pidns_readlink(const CapfsHost *host, const CapfsContainer *ct, co
 static int changing(const CapfsContainer *ct, const char *subpath, const char **view) {
         int r = locate(ct, subpath, view);
 
-        return r > 0 ? -EACCES : r;
+        return r == AT_TOP || r == AT_NS ? -EACCES : r;
 }
 
 static int by_pidns_open(const CapfsHost *host, const CapfsContainer *ct, const char *subpath, int flags) {
